@@ -1,0 +1,44 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { Herald } from '../herald.js';
+import { keyPairOrToken } from './auth.js';
+import { registerErrorHandling } from './errors.js';
+import { healthRoutes } from './health.js';
+import { trackRoutes } from './method-not-allowed.js';
+import { oauthTokenRoutes } from './oauth-token.js';
+import { registerOpenApi } from './openapi.js';
+import { registerValidators } from './validators.js';
+import { connectionRoutes } from './v3/connections.js';
+import { subscriptionRoutes } from './v3/subscriptions.js';
+
+export const BODY_LIMIT = 1024 * 1024;
+
+export async function buildApp(herald: Herald): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: herald.logger as FastifyBaseLogger,
+    // One log line per delivery attempt matters; one per API request is noise at this rate.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: BODY_LIMIT,
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  app.decorateRequest('organizationId', 0);
+  registerValidators(app);
+  registerErrorHandling(app);
+  // JSON only: a text/plain body is refused with 415 rather than read as a string.
+  app.removeContentTypeParser('text/plain');
+  app.addContentTypeParser('application/vnd.api+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  const addMethodNotAllowed = trackRoutes(app);
+
+  await registerOpenApi(app, herald.config.publicUrl);
+  await app.register(healthRoutes, { herald });
+  await app.register(oauthTokenRoutes, { auth: herald.auth });
+  await app.register(
+    async (v3) => {
+      v3.addHook('onRequest', keyPairOrToken(herald.auth));
+      await v3.register(connectionRoutes, { connections: herald.connections });
+      await v3.register(subscriptionRoutes, { subscriptions: herald.subscriptions, catalog: herald.catalog });
+    },
+    { prefix: '/api/v3' },
+  );
+  addMethodNotAllowed();
+  return app;
+}

@@ -1,0 +1,65 @@
+import { type TSchema, Type } from '@sinclair/typebox';
+import { CONNECTION_TYPES } from '../../connectors/registry.js';
+
+/** Path ids: a positive integer, else the resource does not exist (404). */
+export const IdParams = Type.Object({ id: Type.String({ pattern: '^[1-9][0-9]{0,15}$' }) });
+
+export const Timestamp = Type.String({ format: 'date-time' });
+
+export const ConnectionType = Type.String({ enum: [...CONNECTION_TYPES], description: 'The type of connection.' });
+
+export const Connection = Type.Object(
+  {
+    id: Type.Integer({ minimum: 1 }),
+    type: ConnectionType,
+    configuration: Type.Object({}, { additionalProperties: true, description: 'Shape depends on the type; secrets are never returned.' }),
+    status: Type.String({ description: 'active | pending_authorization | authorization_failed' }),
+    status_reason: Type.Optional(Type.String()),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  },
+  { $id: 'connection' },
+);
+
+export function eventTypeSchema(names: string[]) {
+  return Type.String({ enum: names, description: 'An event type of the catalog.' });
+}
+
+export const Subscription = (names: string[]) =>
+  Type.Object({
+    id: Type.Integer({ minimum: 1 }),
+    connection_id: Type.Integer({ minimum: 1 }),
+    event_type: eventTypeSchema(names),
+    is_active: Type.Boolean(),
+    status_reason: Type.Optional(Type.String()),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  });
+
+export const ErrorsBody = Type.Object({
+  errors: Type.Array(
+    Type.Object({
+      status: Type.String(),
+      code: Type.String(),
+      detail: Type.String(),
+      source: Type.Optional(
+        Type.Object({
+          pointer: Type.Optional(Type.String()),
+          parameter: Type.Optional(Type.String()),
+          header: Type.Optional(Type.String()),
+        }),
+      ),
+    }),
+  ),
+});
+
+export const data = <T extends TSchema>(schema: T) => Type.Object({ data: schema });
+export const dataList = <T extends TSchema>(schema: T) => Type.Object({ data: Type.Array(schema) });
+
+export const errorResponses = {
+  400: ErrorsBody,
+  401: ErrorsBody,
+  404: ErrorsBody,
+};
+
+export const security: { [scheme: string]: string[] }[] = [{ HTTPBasicAuth: [] }, { OAuth2ClientCreds: ['api'] }];

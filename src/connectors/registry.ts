@@ -1,0 +1,25 @@
+import type { Connector } from './connector.js';
+import type { HttpClient } from './http-client.js';
+import { KlaviyoConnector } from './klaviyo/klaviyo-connector.js';
+import { WebhookConnector } from './webhook/webhook-connector.js';
+
+export const CONNECTION_TYPES = ['webhook', 'klaviyo'] as const;
+export type ConnectionType = (typeof CONNECTION_TYPES)[number];
+
+export class ConnectorRegistry {
+  readonly #byType = new Map<string, Connector>();
+
+  constructor(connectors: Connector[]) {
+    for (const c of connectors) this.#byType.set(c.type, c);
+  }
+
+  get(type: string): Connector {
+    const connector = this.#byType.get(type);
+    if (!connector) throw new Error(`no connector for type "${type}"`);
+    return connector;
+  }
+}
+
+export function createConnectors(http: HttpClient): ConnectorRegistry {
+  return new ConnectorRegistry([new WebhookConnector(http), new KlaviyoConnector()]);
+}

@@ -1,0 +1,118 @@
+import { sendkitSignature, standardKey, standardSignature } from '../../security/signing.js';
+import { VERSION } from '../../version.js';
+import type { Connector, DeliveryJob, Outcome, StoredConfig } from '../connector.js';
+import { HttpFailure, type HttpClient } from '../http-client.js';
+import { DEFAULT_RETRY_ATTEMPTS, DEFAULT_TIMEOUT_MS, prepareWebhookConfig } from './config.js';
+
+const REDACTED = '[REDACTED]';
+const USER_AGENT = `Herald/${VERSION}`;
+
+/** HMAC keys decoded once per secret, not once per attempt. */
+const keyCache = new Map<string, Buffer>();
+function keyOf(secret: string): Buffer {
+  let key = keyCache.get(secret);
+  if (!key) {
+    if (keyCache.size > 10_000) keyCache.clear();
+    key = standardKey(secret);
+    keyCache.set(secret, key);
+  }
+  return key;
+}
+
+export class WebhookConnector implements Connector {
+  readonly type = 'webhook';
+  readonly initialStatus = 'active';
+
+  constructor(private readonly http: HttpClient) {}
+
+  prepare(input: unknown, existing?: StoredConfig): StoredConfig {
+    return prepareWebhookConfig(input, existing);
+  }
+
+  publicConfig(config: Record<string, unknown>): Record<string, unknown> {
+    return {
+      url: config.url,
+      auth_type: config.auth_type,
+      extra_headers: config.extra_headers ?? {},
+      retry_attempts: config.retry_attempts,
+      timeout_ms: config.timeout_ms,
+    };
+  }
+
+  limits(config: Record<string, unknown>) {
+    return {
+      retryAttempts: (config.retry_attempts as number | undefined) ?? DEFAULT_RETRY_ATTEMPTS,
+      timeoutMs: (config.timeout_ms as number | undefined) ?? DEFAULT_TIMEOUT_MS,
+    };
+  }
+
+  /** Request headers, and the same with credentials redacted for the attempt log. */
+  headers(job: DeliveryJob, timestamp: number): { send: Record<string, string>; log: Record<string, string> } {
+    const { connection } = job;
+    const send: Record<string, string> = {
+      'content-type': 'application/json',
+      'user-agent': USER_AGENT,
+      ...(connection.config.extra_headers as Record<string, string>),
+    };
+    const log: Record<string, string> = { ...send };
+    const auth = connection.auth;
+    if (auth && connection.config.auth_type === 'bearer') {
+      send.authorization = `Bearer ${auth.token}`;
+      log.authorization = REDACTED;
+    } else if (auth && connection.config.auth_type === 'basic') {
+      send.authorization = `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
+      log.authorization = REDACTED;
+    } else if (auth && connection.config.auth_type === 'api_key') {
+      send[(auth.header_name as string).toLowerCase()] = auth.api_key as string;
+      log[(auth.header_name as string).toLowerCase()] = REDACTED;
+    }
+    let signed: Record<string, string>;
+    if (connection.signatureScheme === 'sendkit') {
+      signed = {
+        'x-webhook-event': job.isTest ? 'test' : job.eventType,
+        'x-webhook-signature': sendkitSignature(connection.signingSecrets[0] as string, job.body),
+      };
+    } else {
+      signed = {
+        'webhook-id': job.messageId,
+        'webhook-timestamp': String(timestamp),
+        'webhook-signature': connection.signingSecrets
+          .map((s) => standardSignature(keyOf(s), job.messageId, timestamp, job.body))
+          .join(' '),
+      };
+    }
+    Object.assign(send, signed);
+    Object.assign(log, signed);
+    return { send, log };
+  }
+
+  async deliver(job: DeliveryJob): Promise<Outcome> {
+    const startedAt = Date.now();
+    const url = job.connection.config.url as string;
+    const { send, log } = this.headers(job, Math.floor(startedAt / 1000));
+    const base = { url, requestHeaders: log, startedAt };
+    try {
+      const res = await this.http.send('POST', url, send, job.body, job.connection.timeoutMs);
+      const outcome: Outcome = {
+        ...base,
+        ok: res.status >= 200 && res.status < 300,
+        status: res.status,
+        body: res.body,
+        error: null,
+        durationMs: Date.now() - startedAt,
+      };
+      if (res.retryAfterMs !== undefined) outcome.retryAfterMs = res.retryAfterMs;
+      if (!outcome.ok) outcome.error = `endpoint answered ${res.status}`;
+      if (res.status === 410) {
+        outcome.permanent = 'endpoint answered 410 Gone';
+        outcome.deactivate = 'endpoint answered 410 Gone';
+      }
+      return outcome;
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      const outcome: Outcome = { ...base, ok: false, status: null, body: null, error: message, durationMs: Date.now() - startedAt };
+      if (error instanceof HttpFailure && error.blocked) outcome.permanent = message;
+      return outcome;
+    }
+  }
+}

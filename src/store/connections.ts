@@ -1,0 +1,93 @@
+import type { Insertable, Updateable } from 'kysely';
+import type { ConnectionRow, ConnectionsTable } from './schema.js';
+import type { Executor } from './store.js';
+
+export class Connections {
+  constructor(private readonly db: Executor) {}
+
+  async insert(row: Insertable<ConnectionsTable>): Promise<ConnectionRow> {
+    return this.db.insertInto('connections').values(row).returningAll().executeTakeFirstOrThrow();
+  }
+
+  list(organizationId: number, type?: string): Promise<ConnectionRow[]> {
+    let query = this.db.selectFrom('connections').selectAll().where('organization_id', '=', organizationId);
+    if (type) query = query.where('type', '=', type);
+    return query.orderBy('id').execute();
+  }
+
+  get(organizationId: number, id: number): Promise<ConnectionRow | undefined> {
+    return this.db
+      .selectFrom('connections')
+      .selectAll()
+      .where('organization_id', '=', organizationId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+  }
+
+  byId(id: number): Promise<ConnectionRow | undefined> {
+    return this.db.selectFrom('connections').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  byIds(ids: readonly number[]): Promise<ConnectionRow[]> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.db.selectFrom('connections').selectAll().where('id', 'in', ids).execute();
+  }
+
+  byPublicId(organizationId: number, publicId: string): Promise<ConnectionRow | undefined> {
+    return this.db
+      .selectFrom('connections')
+      .selectAll()
+      .where('organization_id', '=', organizationId)
+      .where('public_id', '=', publicId)
+      .executeTakeFirst();
+  }
+
+  /** SendKit dialect listing: webhooks that carry a public id, oldest first, after a cursor id. */
+  pageWithPublicId(organizationId: number, afterId: number, limit: number): Promise<ConnectionRow[]> {
+    return this.db
+      .selectFrom('connections')
+      .selectAll()
+      .where('organization_id', '=', organizationId)
+      .where('public_id', 'is not', null)
+      .where('id', '>', afterId)
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+  }
+
+  async countWithPublicId(organizationId: number): Promise<number> {
+    const row = await this.db
+      .selectFrom('connections')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('organization_id', '=', organizationId)
+      .where('public_id', 'is not', null)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  async update(id: number, changes: Updateable<ConnectionsTable>): Promise<ConnectionRow> {
+    return this.db.updateTable('connections').set(changes).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+  }
+
+  async delete(organizationId: number, id: number): Promise<boolean> {
+    const result = await this.db
+      .deleteFrom('connections')
+      .where('organization_id', '=', organizationId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows) === 1;
+  }
+
+  /** Counters behind the SendKit `stats`; they never touch `updated_at` (the cache key). */
+  async addStats(id: number, delivered: number, failed: number, lastDeliveredAt: number | null): Promise<void> {
+    await this.db
+      .updateTable('connections')
+      .set((eb) => ({
+        delivered_count: eb('delivered_count', '+', delivered),
+        failed_count: eb('failed_count', '+', failed),
+        ...(lastDeliveredAt !== null ? { last_delivered_at: lastDeliveredAt } : {}),
+      }))
+      .where('id', '=', id)
+      .execute();
+  }
+}

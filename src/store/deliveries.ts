@@ -1,0 +1,212 @@
+import type { Insertable } from 'kysely';
+import { chunkSize } from './events.js';
+import type { Dialect } from './database.js';
+import type { DeliveriesTable, DeliveryRow, DeliveryStatus } from './schema.js';
+import type { Executor } from './store.js';
+
+export interface DeliveryFilter {
+  subscriptionId?: number;
+  connectionId?: number;
+  status?: DeliveryStatus;
+  eventId?: number;
+}
+
+export type ClaimedDelivery = Pick<
+  DeliveryRow,
+  'id' | 'organization_id' | 'event_id' | 'subscription_id' | 'connection_id' | 'attempt_count' | 'next_attempt_at'
+>;
+
+/** What one attempt did to its delivery, as the results writer applies it. */
+export interface DeliveryUpdate {
+  id: number;
+  /** The lease this worker claimed with; a stale worker's result no longer matches. */
+  lease: number;
+  status: DeliveryStatus;
+  nextAttemptAt: number;
+  lastStatus: number | null;
+  lastError: string | null;
+}
+
+export class Deliveries {
+  constructor(
+    private readonly db: Executor,
+    private readonly dialect: Dialect,
+  ) {}
+
+  async insertMany(rows: Insertable<DeliveriesTable>[]): Promise<void> {
+    const size = chunkSize(this.dialect, 11);
+    for (let i = 0; i < rows.length; i += size) {
+      await this.db
+        .insertInto('deliveries')
+        .values(rows.slice(i, i + size))
+        .execute();
+    }
+  }
+
+  /**
+   * Leases up to `limit` due deliveries by moving their `next_attempt_at` to `leaseUntil`.
+   * PostgreSQL: SKIP LOCKED lets any number of workers claim side by side without
+   * double claims. SQLite: the single statement is atomic under its one-writer lock.
+   */
+  claim(now: number, leaseUntil: number, limit: number, exclude: readonly number[]): Promise<ClaimedDelivery[]> {
+    const db = this.db;
+    let due = db
+      .selectFrom('deliveries')
+      .select('id')
+      .where('status', '=', 'pending')
+      .where('next_attempt_at', '<=', now)
+      .orderBy('next_attempt_at')
+      .limit(limit);
+    if (exclude.length > 0) due = due.where('connection_id', 'not in', exclude);
+    if (this.dialect === 'postgres') due = due.forUpdate().skipLocked();
+    return db
+      .updateTable('deliveries')
+      .set({ next_attempt_at: leaseUntil })
+      .where('id', 'in', due)
+      .returning([
+        'id',
+        'organization_id',
+        'event_id',
+        'subscription_id',
+        'connection_id',
+        'attempt_count',
+        'next_attempt_at',
+      ])
+      .execute();
+  }
+
+  async nextDueAt(): Promise<number | undefined> {
+    const row = await this.db
+      .selectFrom('deliveries')
+      .select((eb) => eb.fn.min<number>('next_attempt_at').as('due'))
+      .where('status', '=', 'pending')
+      .executeTakeFirst();
+    return row?.due == null ? undefined : Number(row.due);
+  }
+
+  async queueStats(now: number): Promise<{ pending: number; oldestDueMs: number }> {
+    const row = await this.db
+      .selectFrom('deliveries')
+      .select((eb) => [eb.fn.countAll<number>().as('pending'), eb.fn.min<number>('next_attempt_at').as('due')])
+      .where('status', '=', 'pending')
+      .executeTakeFirstOrThrow();
+    const due = row.due == null ? now : Number(row.due);
+    return { pending: Number(row.pending), oldestDueMs: Math.max(0, now - due) };
+  }
+
+  /**
+   * Applies attempt results. Successes of one claim share their values, so they go as one
+   * UPDATE per (lease, status code); the rest one by one. The caller wraps it in a transaction.
+   */
+  async apply(updates: readonly DeliveryUpdate[], now: number): Promise<number[]> {
+    const applied: number[] = [];
+    const groups = new Map<string, DeliveryUpdate[]>();
+    for (const u of updates) {
+      if (u.status === 'succeeded' && u.lastError === null) {
+        const key = `${u.lease}:${u.lastStatus}`;
+        const group = groups.get(key);
+        if (group) group.push(u);
+        else groups.set(key, [u]);
+        continue;
+      }
+      const result = await this.db
+        .updateTable('deliveries')
+        .set((eb) => ({
+          status: u.status,
+          attempt_count: eb('attempt_count', '+', 1),
+          next_attempt_at: u.nextAttemptAt,
+          last_status: u.lastStatus,
+          last_error: u.lastError,
+          updated_at: now,
+        }))
+        .where('id', '=', u.id)
+        .where('next_attempt_at', '=', u.lease)
+        .where('status', '=', 'pending')
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) === 1) applied.push(u.id);
+    }
+    for (const group of groups.values()) {
+      const first = group[0] as DeliveryUpdate;
+      const ids = group.map((u) => u.id);
+      const rows = await this.db
+        .updateTable('deliveries')
+        .set((eb) => ({
+          status: 'succeeded',
+          attempt_count: eb('attempt_count', '+', 1),
+          last_status: first.lastStatus,
+          last_error: null,
+          updated_at: now,
+        }))
+        .where('id', 'in', ids)
+        .where('next_attempt_at', '=', first.lease)
+        .where('status', '=', 'pending')
+        .returning('id')
+        .execute();
+      for (const r of rows) applied.push(r.id);
+    }
+    return applied;
+  }
+
+  get(organizationId: number, id: number): Promise<DeliveryRow | undefined> {
+    return this.db
+      .selectFrom('deliveries')
+      .selectAll()
+      .where('organization_id', '=', organizationId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+  }
+
+  page(
+    organizationId: number,
+    filter: DeliveryFilter,
+    beforeId: number | undefined,
+    limit: number,
+  ): Promise<DeliveryRow[]> {
+    let query = this.db.selectFrom('deliveries').selectAll().where('organization_id', '=', organizationId);
+    if (beforeId !== undefined) query = query.where('id', '<', beforeId);
+    if (filter.subscriptionId !== undefined) query = query.where('subscription_id', '=', filter.subscriptionId);
+    if (filter.connectionId !== undefined) query = query.where('connection_id', '=', filter.connectionId);
+    if (filter.status !== undefined) query = query.where('status', '=', filter.status);
+    if (filter.eventId !== undefined) query = query.where('event_id', '=', filter.eventId);
+    return query.orderBy('id', 'desc').limit(limit).execute();
+  }
+
+  /** Attempt again now: a failed delivery is pending again, a pending one is due now. */
+  async retryNow(organizationId: number, id: number, now: number): Promise<DeliveryRow | undefined> {
+    return this.db
+      .updateTable('deliveries')
+      .set({ status: 'pending', next_attempt_at: now, updated_at: now })
+      .where('organization_id', '=', organizationId)
+      .where('id', '=', id)
+      .where('status', '!=', 'succeeded')
+      .returningAll()
+      .executeTakeFirst();
+  }
+
+  async requeueFailed(organizationId: number, subscriptionId: number, since: number, now: number): Promise<number> {
+    const result = await this.db
+      .updateTable('deliveries')
+      .set({ status: 'pending', next_attempt_at: now, updated_at: now })
+      .where('organization_id', '=', organizationId)
+      .where('subscription_id', '=', subscriptionId)
+      .where('status', '=', 'failed')
+      .where('created_at', '>=', since)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
+  async failPendingForConnection(connectionId: number, reason: string, now: number): Promise<number> {
+    const result = await this.db
+      .updateTable('deliveries')
+      .set({ status: 'failed', last_error: reason, updated_at: now })
+      .where('connection_id', '=', connectionId)
+      .where('status', '=', 'pending')
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
+  async countByStatus(id: number): Promise<DeliveryStatus | undefined> {
+    const row = await this.db.selectFrom('deliveries').select('status').where('id', '=', id).executeTakeFirst();
+    return row?.status;
+  }
+}

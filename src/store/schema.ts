@@ -1,0 +1,147 @@
+import type { Generated, Insertable, Selectable } from 'kysely';
+
+/**
+ * Tables as both dialects see them. Times are epoch milliseconds and booleans are 0/1 in
+ * both, so every query reads the same on SQLite and PostgreSQL; JSON is kept as text.
+ */
+export interface Database {
+  organizations: OrganizationsTable;
+  api_keys: ApiKeysTable;
+  access_tokens: AccessTokensTable;
+  connections: ConnectionsTable;
+  subscriptions: SubscriptionsTable;
+  events: EventsTable;
+  idempotency_keys: IdempotencyKeysTable;
+  deliveries: DeliveriesTable;
+  attempts: AttemptsTable;
+  oauth_states: OauthStatesTable;
+}
+
+export interface OrganizationsTable {
+  id: Generated<number>;
+  name: string;
+  created_at: number;
+}
+
+export interface ApiKeysTable {
+  id: Generated<number>;
+  organization_id: number;
+  public_key: string;
+  secret_hash: string;
+  created_at: number;
+}
+
+export interface AccessTokensTable {
+  token_hash: string;
+  api_key_id: number;
+  organization_id: number;
+  expires_at: number;
+}
+
+export interface ConnectionsTable {
+  id: Generated<number>;
+  organization_id: number;
+  type: string;
+  /** Public configuration as JSON (never a secret). */
+  config: string;
+  /** Sealed JSON of `auth_config`. */
+  auth_sealed: string | null;
+  signature_scheme: string;
+  signing_secret_sealed: string;
+  previous_secret_sealed: string | null;
+  previous_secret_expires_at: number | null;
+  status: string;
+  status_reason: string | null;
+  /** Sealed JSON of OAuth tokens (Klaviyo). */
+  oauth_sealed: string | null;
+  token_expires_at: number | null;
+  /** SendKit dialect: `_id`, `name`, `createdBy`. */
+  public_id: string | null;
+  name: string | null;
+  created_by: string | null;
+  delivered_count: Generated<number>;
+  failed_count: Generated<number>;
+  last_delivered_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface SubscriptionsTable {
+  id: Generated<number>;
+  organization_id: number;
+  connection_id: number;
+  event_type: string;
+  is_active: number;
+  status_reason: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface EventsTable {
+  id: Generated<number>;
+  organization_id: number;
+  event_type: string;
+  /** The body delivered to webhooks, exactly as sent. */
+  payload: string;
+  profile: string | null;
+  delivery_count: number;
+  created_at: number;
+}
+
+export interface IdempotencyKeysTable {
+  organization_id: number;
+  key: string;
+  response: string;
+  created_at: number;
+}
+
+export interface DeliveriesTable {
+  id: Generated<number>;
+  organization_id: number;
+  event_id: number;
+  subscription_id: number;
+  connection_id: number;
+  status: DeliveryStatus;
+  attempt_count: number;
+  /** When due; while a worker holds it, the end of its lease (and the fencing token). */
+  next_attempt_at: number;
+  last_status: number | null;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export type DeliveryStatus = 'pending' | 'succeeded' | 'failed';
+
+export interface AttemptsTable {
+  id: Generated<number>;
+  organization_id: number;
+  delivery_id: number | null;
+  subscription_id: number;
+  connection_id: number;
+  number: number;
+  is_test: number;
+  started_at: number;
+  duration_ms: number;
+  url: string;
+  request_headers: string;
+  response_status: number | null;
+  response_body: string | null;
+  error: string | null;
+}
+
+export interface OauthStatesTable {
+  state_hash: string;
+  organization_id: number;
+  connection_id: number;
+  verifier_sealed: string;
+  expires_at: number;
+  used_at: number | null;
+}
+
+export type ConnectionRow = Selectable<ConnectionsTable>;
+export type SubscriptionRow = Selectable<SubscriptionsTable>;
+export type EventRow = Selectable<EventsTable>;
+export type DeliveryRow = Selectable<DeliveriesTable>;
+export type AttemptRow = Selectable<AttemptsTable>;
+export type NewAttempt = Insertable<AttemptsTable>;

@@ -1,0 +1,50 @@
+import type { Kysely, Transaction } from 'kysely';
+import { AccessTokens } from './access-tokens.js';
+import { ApiKeys } from './api-keys.js';
+import { Attempts } from './attempts.js';
+import { Connections } from './connections.js';
+import type { Dialect } from './database.js';
+import { Deliveries } from './deliveries.js';
+import { Events } from './events.js';
+import { OauthStates } from './oauth-states.js';
+import { Organizations } from './organizations.js';
+import type { Database } from './schema.js';
+import { Subscriptions } from './subscriptions.js';
+
+export type Executor = Kysely<Database> | Transaction<Database>;
+
+/**
+ * One repository per table group over one executor. `transaction()` hands the callback a
+ * Store bound to the transaction, so services compose repository calls atomically.
+ */
+export class Store {
+  readonly organizations: Organizations;
+  readonly apiKeys: ApiKeys;
+  readonly accessTokens: AccessTokens;
+  readonly connections: Connections;
+  readonly subscriptions: Subscriptions;
+  readonly events: Events;
+  readonly deliveries: Deliveries;
+  readonly attempts: Attempts;
+  readonly oauthStates: OauthStates;
+
+  constructor(
+    readonly db: Executor,
+    readonly dialect: Dialect,
+  ) {
+    this.organizations = new Organizations(db);
+    this.apiKeys = new ApiKeys(db);
+    this.accessTokens = new AccessTokens(db);
+    this.connections = new Connections(db);
+    this.subscriptions = new Subscriptions(db);
+    this.events = new Events(db, dialect);
+    this.deliveries = new Deliveries(db, dialect);
+    this.attempts = new Attempts(db);
+    this.oauthStates = new OauthStates(db);
+  }
+
+  transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
+    if (this.db.isTransaction) return fn(this);
+    return (this.db as Kysely<Database>).transaction().execute((trx) => fn(new Store(trx, this.dialect)));
+  }
+}

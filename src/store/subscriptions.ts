@@ -1,0 +1,87 @@
+import type { Insertable, Updateable } from 'kysely';
+import type { SubscriptionRow, SubscriptionsTable } from './schema.js';
+import type { Executor } from './store.js';
+
+export interface SubscriptionFilter {
+  eventType?: string;
+  isActive?: boolean;
+  connectionId?: number;
+}
+
+export class Subscriptions {
+  constructor(private readonly db: Executor) {}
+
+  insert(row: Insertable<SubscriptionsTable>): Promise<SubscriptionRow> {
+    return this.db.insertInto('subscriptions').values(row).returningAll().executeTakeFirstOrThrow();
+  }
+
+  list(organizationId: number, filter: SubscriptionFilter = {}): Promise<SubscriptionRow[]> {
+    let query = this.db.selectFrom('subscriptions').selectAll().where('organization_id', '=', organizationId);
+    if (filter.eventType !== undefined) query = query.where('event_type', '=', filter.eventType);
+    if (filter.isActive !== undefined) query = query.where('is_active', '=', filter.isActive ? 1 : 0);
+    if (filter.connectionId !== undefined) query = query.where('connection_id', '=', filter.connectionId);
+    return query.orderBy('id').execute();
+  }
+
+  get(organizationId: number, id: number): Promise<SubscriptionRow | undefined> {
+    return this.db
+      .selectFrom('subscriptions')
+      .selectAll()
+      .where('organization_id', '=', organizationId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+  }
+
+  byIds(ids: readonly number[]): Promise<Pick<SubscriptionRow, 'id' | 'is_active'>[]> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.db.selectFrom('subscriptions').select(['id', 'is_active']).where('id', 'in', ids).execute();
+  }
+
+  /** The routing query of ingestion. */
+  active(organizationId: number, eventType: string): Promise<Pick<SubscriptionRow, 'id' | 'connection_id'>[]> {
+    return this.db
+      .selectFrom('subscriptions')
+      .select(['id', 'connection_id'])
+      .where('organization_id', '=', organizationId)
+      .where('event_type', '=', eventType)
+      .where('is_active', '=', 1)
+      .orderBy('id')
+      .execute();
+  }
+
+  update(id: number, changes: Updateable<SubscriptionsTable>): Promise<SubscriptionRow> {
+    return this.db.updateTable('subscriptions').set(changes).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+  }
+
+  async delete(organizationId: number, id: number): Promise<boolean> {
+    const result = await this.db
+      .deleteFrom('subscriptions')
+      .where('organization_id', '=', organizationId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows) === 1;
+  }
+
+  async deleteForConnectionExcept(connectionId: number, keep: readonly string[]): Promise<void> {
+    let query = this.db.deleteFrom('subscriptions').where('connection_id', '=', connectionId);
+    if (keep.length > 0) query = query.where('event_type', 'not in', keep);
+    await query.execute();
+  }
+
+  async deactivateForConnection(connectionId: number, reason: string, now: number): Promise<void> {
+    await this.db
+      .updateTable('subscriptions')
+      .set({ is_active: 0, status_reason: reason, updated_at: now })
+      .where('connection_id', '=', connectionId)
+      .where('is_active', '=', 1)
+      .execute();
+  }
+
+  async setActiveForConnection(connectionId: number, active: boolean, now: number): Promise<void> {
+    await this.db
+      .updateTable('subscriptions')
+      .set({ is_active: active ? 1 : 0, status_reason: null, updated_at: now })
+      .where('connection_id', '=', connectionId)
+      .execute();
+  }
+}
