@@ -2,9 +2,17 @@ import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { HttpClient } from './connectors/http-client.js';
 import { type ConnectorRegistry, createConnectors } from './connectors/registry.js';
+import { BroadcastService } from './delivery/broadcast.js';
+import { Dispatcher } from './delivery/dispatcher.js';
+import { startMaintenance } from './delivery/maintenance.js';
+import { messageIdFactory } from './delivery/message-id.js';
+import { ResultsWriter } from './delivery/results-writer.js';
+import { Wakeup } from './delivery/wakeup.js';
 import { AuthService } from './domain/auth.js';
 import { ConnectionService } from './domain/connections.js';
+import { DeliveryService } from './domain/deliveries.js';
 import { EventTypeCatalog } from './domain/event-types/catalog.js';
+import { EventService } from './domain/events.js';
 import { SubscriptionService } from './domain/subscriptions.js';
 import { createLogger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
@@ -23,9 +31,15 @@ export interface Herald {
   http: HttpClient;
   connectors: ConnectorRegistry;
   metrics: Metrics;
+  wakeup: Wakeup;
   auth: AuthService;
   connections: ConnectionService;
   subscriptions: SubscriptionService;
+  events: EventService;
+  deliveries: DeliveryService;
+  broadcast: BroadcastService;
+  dispatcher: Dispatcher | undefined;
+  /** Stops the workers gracefully (in-flight requests get up to 10 s), then closes everything. */
   close(): Promise<void>;
 }
 
@@ -37,17 +51,42 @@ export interface HeraldOptions {
 export async function createHerald(
   config: Config,
   logger: Logger = createLogger(config.logLevel),
-  _options: HeraldOptions = {},
+  options: HeraldOptions = {},
 ): Promise<Herald> {
   const database = openDatabase(config.databaseUrl, config.databaseSchema);
   await migrate(database, config.databaseSchema);
   const store = new Store(database.db, database.dialect);
-  const sealer = new Sealer(loadSecretKey(config.secretKey, config.dataDir));
+  const secretKey = loadSecretKey(config.secretKey, config.dataDir);
+  const sealer = new Sealer(secretKey);
   const catalog = new EventTypeCatalog(config.eventTypesFile);
   const http = new HttpClient({ allowPrivateNetworks: config.allowPrivateNetworks });
   const connectors = createConnectors(http);
   const metrics = new Metrics(store.deliveries);
+  const wakeup = new Wakeup(logger);
   const connections = new ConnectionService(store, sealer, connectors);
+  const events = new EventService(store, catalog, (accepted) => {
+    for (const e of accepted) metrics.eventsAccepted.inc({ event_type: e.event_type });
+    wakeup.wake();
+  });
+
+  let dispatcher: Dispatcher | undefined;
+  let stopMaintenance: (() => void) | undefined;
+  if (options.workers ?? true) {
+    const results = new ResultsWriter(store, config.retryScheduleMs, logger, metrics);
+    dispatcher = new Dispatcher({
+      store,
+      connections,
+      results,
+      wakeup,
+      limits: config,
+      logger,
+      messageId: messageIdFactory(secretKey),
+    });
+    if (database.pgConfig) await wakeup.listen(database.pgConfig);
+    dispatcher.start();
+    stopMaintenance = startMaintenance(store, logger);
+  }
+
   return {
     config,
     logger,
@@ -58,10 +97,18 @@ export async function createHerald(
     http,
     connectors,
     metrics,
+    wakeup,
     auth: new AuthService(store, config.tokenTtlSeconds),
     connections,
     subscriptions: new SubscriptionService(store, catalog),
+    events,
+    deliveries: new DeliveryService(store, () => wakeup.wake()),
+    broadcast: new BroadcastService(store, connections, catalog),
+    dispatcher,
     async close() {
+      stopMaintenance?.();
+      await dispatcher?.stop(10_000);
+      await wakeup.close();
       await http.close();
       await database.db.destroy();
     },

@@ -7,7 +7,10 @@ import { trackRoutes } from './method-not-allowed.js';
 import { oauthTokenRoutes } from './oauth-token.js';
 import { registerOpenApi } from './openapi.js';
 import { registerValidators } from './validators.js';
+import { broadcastRoutes } from './v3/broadcast.js';
 import { connectionRoutes } from './v3/connections.js';
+import { deliveryRoutes } from './v3/deliveries.js';
+import { eventRoutes } from './v3/events.js';
 import { subscriptionRoutes } from './v3/subscriptions.js';
 
 export const BODY_LIMIT = 1024 * 1024;
@@ -36,6 +39,9 @@ export async function buildApp(herald: Herald): Promise<FastifyInstance> {
       v3.addHook('onRequest', keyPairOrToken(herald.auth));
       await v3.register(connectionRoutes, { connections: herald.connections });
       await v3.register(subscriptionRoutes, { subscriptions: herald.subscriptions, catalog: herald.catalog });
+      await v3.register(eventRoutes, { events: herald.events, catalog: herald.catalog });
+      await v3.register(deliveryRoutes, { deliveries: herald.deliveries });
+      await v3.register(broadcastRoutes, { broadcast: herald.broadcast });
     },
     { prefix: '/api/v3' },
   );

@@ -25,6 +25,8 @@ export interface DeliveryUpdate {
   nextAttemptAt: number;
   lastStatus: number | null;
   lastError: string | null;
+  /** False when no request was made (e.g. the subscription was paused meanwhile). */
+  attempted: boolean;
 }
 
 export class Deliveries {
@@ -102,7 +104,7 @@ export class Deliveries {
     const applied: number[] = [];
     const groups = new Map<string, DeliveryUpdate[]>();
     for (const u of updates) {
-      if (u.status === 'succeeded' && u.lastError === null) {
+      if (u.status === 'succeeded' && u.attempted) {
         const key = `${u.lease}:${u.lastStatus}`;
         const group = groups.get(key);
         if (group) group.push(u);
@@ -113,7 +115,7 @@ export class Deliveries {
         .updateTable('deliveries')
         .set((eb) => ({
           status: u.status,
-          attempt_count: eb('attempt_count', '+', 1),
+          attempt_count: eb('attempt_count', '+', u.attempted ? 1 : 0),
           next_attempt_at: u.nextAttemptAt,
           last_status: u.lastStatus,
           last_error: u.lastError,
@@ -205,8 +207,15 @@ export class Deliveries {
     return Number(result.numUpdatedRows);
   }
 
-  async countByStatus(id: number): Promise<DeliveryStatus | undefined> {
-    const row = await this.db.selectFrom('deliveries').select('status').where('id', '=', id).executeTakeFirst();
-    return row?.status;
+  /** Gives leased deliveries back unattempted (a worker stopping, or holding more than it can send). */
+  async release(ids: readonly number[], lease: number, now: number): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db
+      .updateTable('deliveries')
+      .set({ next_attempt_at: now })
+      .where('id', 'in', ids)
+      .where('next_attempt_at', '=', lease)
+      .where('status', '=', 'pending')
+      .execute();
   }
 }

@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
+import { type Kysely, type Transaction, sql } from 'kysely';
 import { AccessTokens } from './access-tokens.js';
 import { ApiKeys } from './api-keys.js';
 import { Attempts } from './attempts.js';
@@ -6,10 +6,13 @@ import { Connections } from './connections.js';
 import type { Dialect } from './database.js';
 import { Deliveries } from './deliveries.js';
 import { Events } from './events.js';
+import { IdempotencyKeys } from './idempotency.js';
 import { OauthStates } from './oauth-states.js';
 import { Organizations } from './organizations.js';
 import type { Database } from './schema.js';
 import { Subscriptions } from './subscriptions.js';
+
+export const WAKE_CHANNEL = 'herald_due';
 
 export type Executor = Kysely<Database> | Transaction<Database>;
 
@@ -27,6 +30,7 @@ export class Store {
   readonly deliveries: Deliveries;
   readonly attempts: Attempts;
   readonly oauthStates: OauthStates;
+  readonly idempotencyKeys: IdempotencyKeys;
 
   constructor(
     readonly db: Executor,
@@ -41,6 +45,12 @@ export class Store {
     this.deliveries = new Deliveries(db, dialect);
     this.attempts = new Attempts(db);
     this.oauthStates = new OauthStates(db);
+    this.idempotencyKeys = new IdempotencyKeys(db);
+  }
+
+  /** Wakes workers in other processes once the transaction commits (PostgreSQL NOTIFY). */
+  async signalDue(): Promise<void> {
+    if (this.dialect === 'postgres') await sql`select pg_notify(${WAKE_CHANNEL}, '')`.execute(this.db);
   }
 
   transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {

@@ -1,0 +1,123 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { DeliveryService } from '../../domain/deliveries.js';
+import { PageQuery, decodeCursor, page, parseTime } from '../pagination.js';
+import { IdParams, errorResponses, security } from './schemas.js';
+
+const tags = ['Deliveries'];
+const PositiveInt = Type.Integer({ minimum: 1 });
+
+export async function deliveryRoutes(app: FastifyInstance, opts: { deliveries: DeliveryService }) {
+  const { deliveries } = opts;
+
+  app.get<{
+    Querystring: { subscription_id?: number; connection_id?: number; event_id?: number; status?: 'pending' | 'succeeded' | 'failed'; limit: number; cursor?: string };
+  }>(
+    '/event-subscriptions/deliveries',
+    {
+      schema: {
+        tags,
+        summary: 'List deliveries, newest first',
+        security,
+        querystring: Type.Object({
+          subscription_id: Type.Optional(PositiveInt),
+          connection_id: Type.Optional(PositiveInt),
+          event_id: Type.Optional(PositiveInt),
+          status: Type.Optional(Type.String({ enum: ['pending', 'succeeded', 'failed'] })),
+          ...PageQuery,
+        }),
+        response: errorResponses,
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const rows = await deliveries.page(
+        request.organizationId,
+        {
+          ...(q.subscription_id !== undefined ? { subscriptionId: q.subscription_id } : {}),
+          ...(q.connection_id !== undefined ? { connectionId: q.connection_id } : {}),
+          ...(q.event_id !== undefined ? { eventId: q.event_id } : {}),
+          ...(q.status !== undefined ? { status: q.status } : {}),
+        },
+        decodeCursor(q.cursor),
+        q.limit + 1,
+      );
+      return page(rows, q.limit, (r) => deliveries.toResource(r));
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/event-subscriptions/deliveries/:id',
+    { schema: { tags, summary: 'Get a delivery with every attempt', security, params: IdParams, response: errorResponses } },
+    async (request) => {
+      const { delivery, attempts } = await deliveries.get(request.organizationId, Number(request.params.id));
+      return { data: { ...deliveries.toResource(delivery), attempts: attempts.map((a) => deliveries.attemptResource(a)) } };
+    },
+  );
+
+  app.post<{ Params: { id: string } }>(
+    '/event-subscriptions/deliveries/:id/retry',
+    {
+      schema: { tags, summary: 'Attempt a delivery again now', security, params: IdParams, response: errorResponses },
+    },
+    async (request, reply) => {
+      const row = await deliveries.retry(request.organizationId, Number(request.params.id));
+      return reply.code(202).send({ data: deliveries.toResource(row) });
+    },
+  );
+
+  app.post<{ Params: { id: string }; Body: { since: string } }>(
+    '/event-subscriptions/subscriptions/:id/recover',
+    {
+      schema: {
+        tags,
+        summary: "Re-queue every failed delivery of a subscription since a time",
+        security,
+        params: IdParams,
+        body: Type.Object({ since: Type.String({ format: 'date-time' }) }, { additionalProperties: false }),
+        response: errorResponses,
+      },
+    },
+    async (request, reply) => {
+      const since = parseTime(request.body.since, 'since') as number;
+      const requeued = await deliveries.recover(request.organizationId, Number(request.params.id), since);
+      return reply.code(202).send({ data: { requeued } });
+    },
+  );
+
+  app.get<{
+    Querystring: { delivery_id?: number; subscription_id?: number; connection_id?: number; is_test?: boolean; limit: number; cursor?: string };
+  }>(
+    '/event-subscriptions/attempts',
+    {
+      schema: {
+        tags,
+        summary: 'The attempt log (deliveries and broadcast tests), newest first',
+        security,
+        querystring: Type.Object({
+          delivery_id: Type.Optional(PositiveInt),
+          subscription_id: Type.Optional(PositiveInt),
+          connection_id: Type.Optional(PositiveInt),
+          is_test: Type.Optional(Type.Boolean()),
+          ...PageQuery,
+        }),
+        response: errorResponses,
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const rows = await deliveries.attempts(
+        request.organizationId,
+        {
+          ...(q.delivery_id !== undefined ? { deliveryId: q.delivery_id } : {}),
+          ...(q.subscription_id !== undefined ? { subscriptionId: q.subscription_id } : {}),
+          ...(q.connection_id !== undefined ? { connectionId: q.connection_id } : {}),
+          ...(q.is_test !== undefined ? { isTest: q.is_test } : {}),
+        },
+        decodeCursor(q.cursor),
+        q.limit + 1,
+      );
+      return page(rows, q.limit, (r) => deliveries.attemptResource(r));
+    },
+  );
+}

@@ -1,0 +1,157 @@
+import type { Logger } from 'pino';
+import type { Outcome, ResolvedConnection } from '../connectors/connector.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { ClaimedDelivery, DeliveryUpdate } from '../store/deliveries.js';
+import { GroupCommit } from '../store/group-commit.js';
+import type { NewAttempt } from '../store/schema.js';
+import type { Store } from '../store/store.js';
+import { backoffMs } from './backoff.js';
+
+/** What became of one claimed delivery. */
+export type Result =
+  | { kind: 'attempted'; claimed: ClaimedDelivery; connection: ResolvedConnection; outcome: Outcome }
+  | { kind: 'skipped'; claimed: ClaimedDelivery; reason: string }
+  | { kind: 'released'; claimed: ClaimedDelivery };
+
+/**
+ * Writes results in batches: attempt rows, delivery states, SendKit stats and 410
+ * deactivations of everything that finished meanwhile, in one transaction. Until it
+ * commits, a crash only means the lease runs out and the delivery is attempted again.
+ */
+export class ResultsWriter {
+  readonly #commits: GroupCommit<Result, undefined>;
+
+  constructor(
+    private readonly store: Store,
+    private readonly schedule: readonly number[],
+    private readonly logger: Logger,
+    private readonly metrics: Metrics,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.#commits = new GroupCommit((results) => this.commit(results), 2000);
+  }
+
+  write(result: Result): Promise<undefined> {
+    return this.#commits.submit(result);
+  }
+
+  /** The next state of a delivery after an attempt. */
+  decide(claimed: ClaimedDelivery, connection: ResolvedConnection, outcome: Outcome, now: number): DeliveryUpdate {
+    const attempt = claimed.attempt_count + 1;
+    const base = {
+      id: claimed.id,
+      lease: claimed.next_attempt_at,
+      lastStatus: outcome.status,
+      lastError: outcome.error,
+      attempted: true,
+    };
+    if (outcome.ok) return { ...base, status: 'succeeded', nextAttemptAt: claimed.next_attempt_at, lastError: null };
+    if (outcome.permanent || attempt > connection.retryAttempts) {
+      return { ...base, status: 'failed', nextAttemptAt: claimed.next_attempt_at, lastError: outcome.permanent ?? outcome.error };
+    }
+    const delay = Math.max(backoffMs(attempt, this.schedule), outcome.retryAfterMs ?? 0);
+    return { ...base, status: 'pending', nextAttemptAt: now + delay };
+  }
+
+  private async commit(results: Result[]): Promise<undefined[]> {
+    const now = this.now();
+    const updates: DeliveryUpdate[] = [];
+    const attempts: NewAttempt[] = [];
+    const released = new Map<number, number[]>();
+    const deactivate = new Map<number, string>();
+    for (const r of results) {
+      if (r.kind === 'released') {
+        const ids = released.get(r.claimed.next_attempt_at) ?? [];
+        ids.push(r.claimed.id);
+        released.set(r.claimed.next_attempt_at, ids);
+      } else if (r.kind === 'skipped') {
+        updates.push({
+          id: r.claimed.id,
+          lease: r.claimed.next_attempt_at,
+          status: 'failed',
+          nextAttemptAt: r.claimed.next_attempt_at,
+          lastStatus: null,
+          lastError: r.reason,
+          attempted: false,
+        });
+      } else {
+        const { claimed, outcome, connection } = r;
+        updates.push(this.decide(claimed, connection, outcome, now));
+        attempts.push({
+          organization_id: claimed.organization_id,
+          delivery_id: claimed.id,
+          subscription_id: claimed.subscription_id,
+          connection_id: claimed.connection_id,
+          number: claimed.attempt_count + 1,
+          is_test: 0,
+          started_at: outcome.startedAt,
+          duration_ms: outcome.durationMs,
+          url: outcome.url,
+          request_headers: JSON.stringify(outcome.requestHeaders),
+          response_status: outcome.status,
+          response_body: outcome.body,
+          error: outcome.error,
+        });
+        if (outcome.deactivate) deactivate.set(claimed.connection_id, outcome.deactivate);
+      }
+    }
+    const applied = await this.store.transaction(async (tx) => {
+      await tx.attempts.insertMany(attempts);
+      const ids = new Set(await tx.deliveries.apply(updates, now));
+      for (const [lease, ids] of released) await tx.deliveries.release(ids, lease, now);
+      for (const [connectionId, reason] of deactivate) {
+        await tx.subscriptions.deactivateForConnection(connectionId, reason, now);
+      }
+      await this.addStats(tx, updates, ids, results, now);
+      return ids;
+    });
+    this.record(results, updates, applied);
+    return results.map(() => undefined);
+  }
+
+  /** Per-connection counters behind the SendKit `stats` (final outcomes only). */
+  private async addStats(tx: Store, updates: DeliveryUpdate[], applied: Set<number>, results: Result[], now: number) {
+    const byConnection = new Map<number, { delivered: number; failed: number }>();
+    const connectionOf = new Map(results.map((r) => [r.claimed.id, r.claimed.connection_id]));
+    for (const u of updates) {
+      if (!applied.has(u.id) || u.status === 'pending') continue;
+      const connectionId = connectionOf.get(u.id) as number;
+      const stats = byConnection.get(connectionId) ?? { delivered: 0, failed: 0 };
+      if (u.status === 'succeeded') stats.delivered++;
+      else stats.failed++;
+      byConnection.set(connectionId, stats);
+    }
+    for (const [connectionId, s] of byConnection) {
+      await tx.connections.addStats(connectionId, s.delivered, s.failed, s.delivered > 0 ? now : null);
+    }
+  }
+
+  private record(results: Result[], updates: DeliveryUpdate[], applied: Set<number>): void {
+    const byId = new Map(updates.map((u) => [u.id, u]));
+    for (const r of results) {
+      if (r.kind !== 'attempted') continue;
+      const u = byId.get(r.claimed.id);
+      const outcome = u?.status === 'succeeded' ? 'succeeded' : u?.status === 'failed' ? 'failed' : 'retrying';
+      this.metrics.deliveries.inc({ outcome });
+      this.metrics.attemptSeconds.observe(r.outcome.durationMs / 1000);
+      this.logger.info(
+        {
+          delivery_id: r.claimed.id,
+          connection_id: r.claimed.connection_id,
+          attempt: r.claimed.attempt_count + 1,
+          status: r.outcome.status,
+          duration_ms: r.outcome.durationMs,
+          outcome,
+          error: r.outcome.error ?? undefined,
+          next_attempt_at: u?.status === 'pending' ? new Date(u.nextAttemptAt).toISOString() : undefined,
+          stale: applied.has(r.claimed.id) ? undefined : true,
+        },
+        'delivery attempt',
+      );
+    }
+  }
+
+  get idle(): boolean {
+    return this.#commits.idle;
+  }
+}
