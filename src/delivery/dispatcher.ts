@@ -231,8 +231,9 @@ export class Dispatcher {
 
   async #run(job: Job, lane: Lane, connectionId: number): Promise<void> {
     try {
-      // A job that waited in its lane too long could outlive its lease: give it back instead.
-      if (Date.now() + job.connection.timeoutMs + 2000 > job.claimed.next_attempt_at) {
+      // A job that waited in its lane until its lease (almost) ran out may already belong to
+      // another worker: give it back instead of sending it twice.
+      if (Date.now() + 1000 >= job.claimed.next_attempt_at) {
         this.#write({ kind: 'released', claimed: job.claimed });
         return;
       }

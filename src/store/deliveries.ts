@@ -1,8 +1,14 @@
-import type { Insertable } from 'kysely';
+import { type Insertable, sql } from 'kysely';
 import { chunkSize } from './events.js';
 import type { Dialect } from './database.js';
 import type { DeliveriesTable, DeliveryRow, DeliveryStatus } from './schema.js';
 import type { Executor } from './store.js';
+
+/**
+ * A literal, not a bound parameter: SQLite uses a partial index only when the query's
+ * WHERE term matches the index's own (`status = 'pending'`) at prepare time.
+ */
+const PENDING = sql.lit('pending') as unknown as DeliveryStatus;
 
 export interface DeliveryFilter {
   subscriptionId?: number;
@@ -55,7 +61,7 @@ export class Deliveries {
     let due = db
       .selectFrom('deliveries')
       .select('id')
-      .where('status', '=', 'pending')
+      .where('status', '=', PENDING)
       .where('next_attempt_at', '<=', now)
       .orderBy('next_attempt_at')
       .limit(limit);
@@ -81,7 +87,7 @@ export class Deliveries {
     const row = await this.db
       .selectFrom('deliveries')
       .select((eb) => eb.fn.min<number>('next_attempt_at').as('due'))
-      .where('status', '=', 'pending')
+      .where('status', '=', PENDING)
       .executeTakeFirst();
     return row?.due == null ? undefined : Number(row.due);
   }
@@ -90,7 +96,7 @@ export class Deliveries {
     const row = await this.db
       .selectFrom('deliveries')
       .select((eb) => [eb.fn.countAll<number>().as('pending'), eb.fn.min<number>('next_attempt_at').as('due')])
-      .where('status', '=', 'pending')
+      .where('status', '=', PENDING)
       .executeTakeFirstOrThrow();
     const due = row.due == null ? now : Number(row.due);
     return { pending: Number(row.pending), oldestDueMs: Math.max(0, now - due) };
