@@ -29,8 +29,9 @@ export class SubscriptionService {
   ) {}
 
   private async checkConnection(store: Store, organizationId: number, connectionId: number): Promise<void> {
-    // Another organization's connection answers exactly like a missing one.
-    if (!(await store.connections.get(organizationId, connectionId))) {
+    // Another organization's connection answers exactly like a missing one; so does an id
+    // beyond any the database can hold (PostgreSQL would refuse to compare it).
+    if (!Number.isSafeInteger(connectionId) || !(await store.connections.get(organizationId, connectionId))) {
       throw new HeraldError(400, [
         { code: 'invalid', detail: `Invalid pk "${connectionId}" - object does not exist.`, pointer: '/connection_id' },
       ]);

@@ -83,6 +83,14 @@ export function prepareWebhookConfig(input: unknown, existing?: StoredConfig): S
 
   if (merged.url === undefined) errors.push({ code: 'required', detail: 'This field is required.', pointer: '/url' });
   else if (!isValidUrl(merged.url as string)) errors.push({ code: 'invalid', detail: 'Enter a valid URL.', pointer: '/url' });
+  else if (hasCredentials(merged.url as string)) {
+    // Credentials in the URL would be stored and shown in the clear; auth_config is sealed.
+    errors.push({
+      code: 'invalid',
+      detail: 'Enter a valid URL without a username or password; use auth_type "basic" for credentials.',
+      pointer: '/url',
+    });
+  }
 
   const authType = (merged.auth_type ?? 'none') as AuthType;
   merged.auth_type = authType;
@@ -93,19 +101,40 @@ export function prepareWebhookConfig(input: unknown, existing?: StoredConfig): S
   }
 
   const headers = (merged.extra_headers ?? {}) as Record<string, string>;
+  const seen = new Set<string>();
+  const authHeader = authHeaderName(authType, auth);
   for (const [name, value] of Object.entries(headers)) {
     const pointer = `/extra_headers/${escapePointer(name)}`;
     const problem = headerNameProblem(name);
+    const lower = name.toLowerCase();
     if (problem) errors.push({ code: 'invalid', detail: problem, pointer });
+    else if (seen.has(lower)) {
+      errors.push({ code: 'invalid', detail: `The header "${name}" is given twice (names are case-insensitive).`, pointer });
+    } else if (lower === authHeader) {
+      errors.push({ code: 'invalid', detail: `The header "${name}" is set by auth_type "${authType}".`, pointer });
+    }
     else if (!FIELD_VALUE.test(value)) {
       errors.push({ code: 'invalid', detail: `The value of header "${name}" contains characters not allowed in HTTP.`, pointer });
     }
+    seen.add(lower);
   }
   merged.extra_headers = headers;
   merged.retry_attempts ??= DEFAULT_RETRY_ATTEMPTS;
   merged.timeout_ms ??= DEFAULT_TIMEOUT_MS;
   if (errors.length > 0) throw new HeraldError(400, errors);
   return { config: merged, auth };
+}
+
+function hasCredentials(value: string): boolean {
+  const url = new URL(value);
+  return url.username !== '' || url.password !== '';
+}
+
+/** The header the auth type writes, which extra_headers may not write as well. */
+function authHeaderName(authType: AuthType, auth: Record<string, string> | null): string | undefined {
+  if (authType === 'bearer' || authType === 'basic') return 'authorization';
+  if (authType === 'api_key') return auth?.header_name?.toLowerCase();
+  return undefined;
 }
 
 function checkAuth(
