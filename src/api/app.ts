@@ -1,17 +1,20 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Herald } from '../herald.js';
-import { keyPairOrToken } from './auth.js';
+import { keyPairOrToken, secretKey } from './auth.js';
 import { registerErrorHandling } from './errors.js';
 import { healthRoutes } from './health.js';
 import { trackRoutes } from './method-not-allowed.js';
 import { oauthTokenRoutes } from './oauth-token.js';
 import { registerOpenApi } from './openapi.js';
 import { registerValidators } from './validators.js';
+import { authorizationRoutes } from './v3/authorization.js';
 import { broadcastRoutes } from './v3/broadcast.js';
 import { connectionRoutes } from './v3/connections.js';
 import { deliveryRoutes } from './v3/deliveries.js';
 import { eventRoutes } from './v3/events.js';
 import { subscriptionRoutes } from './v3/subscriptions.js';
+import { webhookRoutes } from './v1/webhooks.js';
+import { WebhookService } from '../domain/sendkit/webhooks.js';
 
 export const BODY_LIMIT = 1024 * 1024;
 
@@ -42,8 +45,17 @@ export async function buildApp(herald: Herald): Promise<FastifyInstance> {
       await v3.register(eventRoutes, { events: herald.events, catalog: herald.catalog });
       await v3.register(deliveryRoutes, { deliveries: herald.deliveries });
       await v3.register(broadcastRoutes, { broadcast: herald.broadcast });
+      await v3.register(authorizationRoutes, { authorization: herald.klaviyoAuthorization });
     },
     { prefix: '/api/v3' },
+  );
+  await app.register(
+    async (v1) => {
+      v1.addHook('onRequest', secretKey(herald.auth));
+      const webhooks = new WebhookService(herald.store, herald.connections, herald.subscriptions, herald.broadcast);
+      await v1.register(webhookRoutes, { webhooks, eventNames: herald.catalog.names() });
+    },
+    { prefix: '/v1' },
   );
   addMethodNotAllowed();
   return app;

@@ -10,7 +10,7 @@ export const PageQuery = {
 export function decodeCursor(cursor: string | undefined): number | undefined {
   if (cursor === undefined) return undefined;
   const id = Number(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (!Number.isInteger(id) || id < 1) {
+  if (!Number.isSafeInteger(id) || id < 1) {
     throw new HeraldError(400, [{ code: 'invalid', detail: 'Invalid cursor.', parameter: 'cursor' }]);
   }
   return id;

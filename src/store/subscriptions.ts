@@ -23,6 +23,18 @@ export class Subscriptions {
     return query.orderBy('id').execute();
   }
 
+  /** The subscriptions of several connections at once (a page of SendKit webhooks), oldest first. */
+  forConnections(organizationId: number, connectionIds: readonly number[]): Promise<SubscriptionRow[]> {
+    if (connectionIds.length === 0) return Promise.resolve([]);
+    return this.db
+      .selectFrom('subscriptions')
+      .selectAll()
+      .where('organization_id', '=', organizationId)
+      .where('connection_id', 'in', connectionIds)
+      .orderBy('id')
+      .execute();
+  }
+
   get(organizationId: number, id: number): Promise<SubscriptionRow | undefined> {
     return this.db
       .selectFrom('subscriptions')
