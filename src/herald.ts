@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { HttpClient } from './connectors/http-client.js';
+import type { KlaviyoAuthorization } from './connectors/klaviyo/authorization.js';
+import { createKlaviyo } from './connectors/klaviyo/index.js';
 import { type ConnectorRegistry, createConnectors } from './connectors/registry.js';
 import { BroadcastService } from './delivery/broadcast.js';
 import { Dispatcher } from './delivery/dispatcher.js';
@@ -38,6 +40,7 @@ export interface Herald {
   events: EventService;
   deliveries: DeliveryService;
   broadcast: BroadcastService;
+  klaviyoAuthorization: KlaviyoAuthorization;
   dispatcher: Dispatcher | undefined;
   /** Stops the workers gracefully (in-flight requests get up to 10 s), then closes everything. */
   close(): Promise<void>;
@@ -60,7 +63,8 @@ export async function createHerald(
   const sealer = new Sealer(secretKey);
   const catalog = new EventTypeCatalog(config.eventTypesFile);
   const http = new HttpClient({ allowPrivateNetworks: config.allowPrivateNetworks });
-  const connectors = createConnectors(http);
+  const klaviyo = createKlaviyo({ config, http, store, sealer, logger });
+  const connectors = createConnectors(http, klaviyo.connector);
   const metrics = new Metrics(store.deliveries);
   const wakeup = new Wakeup(logger);
   const connections = new ConnectionService(store, sealer, connectors);
@@ -104,6 +108,7 @@ export async function createHerald(
     events,
     deliveries: new DeliveryService(store, () => wakeup.wake()),
     broadcast: new BroadcastService(store, connections, catalog),
+    klaviyoAuthorization: klaviyo.authorization,
     dispatcher,
     async close() {
       stopMaintenance?.();

@@ -1,3 +1,5 @@
+import type { ConnectionRow } from '../store/schema.js';
+
 /**
  * A connection type is a plug-in behind this interface. Retry policy, leases, logging and
  * metrics live in delivery/, once, for every type; a connector makes exactly one attempt.
@@ -66,4 +68,6 @@ export interface Connector {
   publicConfig(config: Record<string, unknown>): Record<string, unknown>;
   limits(config: Record<string, unknown>): { retryAttempts: number; timeoutMs: number };
   deliver(job: DeliveryJob): Promise<Outcome>;
+  /** After the row is deleted (e.g. revoke OAuth tokens); best effort, must not throw. */
+  onDelete?(row: ConnectionRow): Promise<void>;
 }

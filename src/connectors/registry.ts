@@ -1,6 +1,6 @@
 import type { Connector } from './connector.js';
 import type { HttpClient } from './http-client.js';
-import { KlaviyoConnector } from './klaviyo/klaviyo-connector.js';
+import type { KlaviyoConnector } from './klaviyo/klaviyo-connector.js';
 import { WebhookConnector } from './webhook/webhook-connector.js';
 
 export const CONNECTION_TYPES = ['webhook', 'klaviyo'] as const;
@@ -20,6 +20,6 @@ export class ConnectorRegistry {
   }
 }
 
-export function createConnectors(http: HttpClient): ConnectorRegistry {
-  return new ConnectorRegistry([new WebhookConnector(http), new KlaviyoConnector()]);
+export function createConnectors(http: HttpClient, klaviyo: KlaviyoConnector): ConnectorRegistry {
+  return new ConnectorRegistry([new WebhookConnector(http), klaviyo]);
 }

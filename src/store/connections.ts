@@ -69,6 +69,25 @@ export class Connections {
     return this.db.updateTable('connections').set(changes).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
   }
 
+  /**
+   * Compare-and-set on the sealed OAuth grant: applies `changes` only if `oauth_sealed` is
+   * still `expected`. Sealed text differs on every write (random IV), so it is the row's
+   * token version; this one statement is how processes take and hand over the refresh lease.
+   */
+  async swapOauth(
+    id: number,
+    expected: string,
+    changes: Pick<Updateable<ConnectionsTable>, 'oauth_sealed' | 'token_expires_at' | 'status' | 'status_reason' | 'updated_at'>,
+  ): Promise<boolean> {
+    const result = await this.db
+      .updateTable('connections')
+      .set(changes)
+      .where('id', '=', id)
+      .where('oauth_sealed', '=', expected)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
   async delete(organizationId: number, id: number): Promise<boolean> {
     const result = await this.db
       .deleteFrom('connections')

@@ -30,4 +30,8 @@ export class OauthStates {
       .executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;
   }
+
+  async deleteExpired(now: number): Promise<void> {
+    await this.db.deleteFrom('oauth_states').where('expires_at', '<', now).execute();
+  }
 }

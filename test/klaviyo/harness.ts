@@ -1,0 +1,144 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import { buildApp } from '../../src/api/app.js';
+import { loadConfig } from '../../src/config.js';
+import { CALLBACK_PATH } from '../../src/connectors/klaviyo/settings.js';
+import { createHerald } from '../../src/herald.js';
+import { createLogger } from '../../src/observability/logger.js';
+import type { FakeKlaviyo } from '../support/fake-klaviyo.js';
+import { type Credentials, type DatabaseKind, type TestHerald, dropSchema, freshDatabaseEnv } from '../support/herald.js';
+
+export const CONNECTIONS = '/api/v3/event-subscriptions/connections';
+
+/** A free port now, so that HERALD_PUBLIC_URL (the OAuth redirect URI) is known before start. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/**
+ * Like support/herald.ts's startHerald, but on a port chosen up front so that the public URL,
+ * and with it the redirect URI registered with the fake Klaviyo, is the real one.
+ */
+export async function startKlaviyoHerald(
+  kind: DatabaseKind,
+  fake: FakeKlaviyo | undefined,
+  overrides: Record<string, string> = {},
+  options: { workers?: boolean } = {},
+): Promise<TestHerald> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'herald-klaviyo-'));
+  const port = await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const env: Record<string, string> = {
+    HERALD_DATA_DIR: dataDir,
+    HERALD_SECRET_KEY: randomBytes(32).toString('base64'),
+    HERALD_ALLOW_PRIVATE_NETWORKS: 'true',
+    HERALD_LOG_LEVEL: process.env.HERALD_TEST_LOG_LEVEL ?? 'silent',
+    HERALD_HOST: '127.0.0.1',
+    HERALD_PORT: String(port),
+    HERALD_PUBLIC_URL: baseUrl,
+    HERALD_RETRY_SCHEDULE: '100ms,200ms,400ms',
+    ...freshDatabaseEnv(kind, dataDir),
+    ...(fake?.env() ?? {}),
+    ...overrides,
+  };
+  if (fake) fake.registeredRedirectUri = `${baseUrl}${CALLBACK_PATH}`;
+  const config = loadConfig(env);
+  const herald = await createHerald(config, createLogger(config.logLevel), { workers: options.workers ?? true });
+  const app = await buildApp(herald);
+  await app.listen({ host: '127.0.0.1', port });
+  let orgCounter = 0;
+  return {
+    herald,
+    baseUrl,
+    dataDir,
+    env,
+    async createOrg(name) {
+      const key = await herald.auth.createKey(name ?? `org-${++orgCounter}-${randomBytes(3).toString('hex')}`);
+      return { ...key, basic: `Basic ${Buffer.from(`${key.public_key}:${key.secret_key}`).toString('base64')}` };
+    },
+    request: (method, path, opts = {}) => apiRequest(baseUrl, method, path, opts),
+    async close() {
+      await app.close();
+      await herald.close();
+      if (env.HERALD_DATABASE_SCHEMA) await dropSchema(env.HERALD_DATABASE_SCHEMA);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** One API call over real HTTP; JSON answers parsed, the text kept too. */
+export async function apiRequest(
+  baseUrl: string,
+  method: string,
+  path: string,
+  options: { body?: unknown; auth?: Credentials | string | null; headers?: Record<string, string> } = {},
+) {
+  const headers: Record<string, string> = { ...(options.headers ?? {}) };
+  if (options.auth) headers.authorization = typeof options.auth === 'string' ? options.auth : options.auth.basic;
+  let body: string | undefined;
+  if (options.body !== undefined) {
+    body = JSON.stringify(options.body);
+    headers['content-type'] ??= 'application/json';
+  }
+  const res = await fetch(`${baseUrl}${path}`, { method, headers, body });
+  const text = await res.text();
+  let parsed: any = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: res.status, headers: res.headers, body: parsed, text };
+}
+
+type Api = Pick<TestHerald, 'request'>;
+
+/** A Klaviyo connection with a subscription to parcel events. */
+export async function klaviyoConnection(h: Api, org: Credentials): Promise<{ connectionId: number; subscriptionId: number }> {
+  const conn = await h.request('POST', CONNECTIONS, { auth: org, body: { type: 'klaviyo', configuration: {} } });
+  expect(conn.status, conn.text).toBe(201);
+  expect(conn.body.data.status).toBe('pending_authorization');
+  const sub = await h.request('POST', '/api/v3/event-subscriptions/subscriptions', {
+    auth: org,
+    body: { connection_id: conn.body.data.id, event_type: 'parcels.event.created' },
+  });
+  expect(sub.status, sub.text).toBe(201);
+  return { connectionId: conn.body.data.id, subscriptionId: sub.body.data.id };
+}
+
+export async function startAuthorization(h: Api, org: Credentials, connectionId: number): Promise<string> {
+  const res = await h.request('POST', `${CONNECTIONS}/${connectionId}/authorization`, { auth: org });
+  expect(res.status, res.text).toBe(200);
+  return res.body.data.authorization_url as string;
+}
+
+/** What the user's browser does: open the URL, consent at Klaviyo, follow the redirect back. */
+export async function followAuthorization(url: string): Promise<{ status: number; url: string; html: string }> {
+  const res = await fetch(url, { redirect: 'follow' });
+  return { status: res.status, url: res.url, html: await res.text() };
+}
+
+/** Start, consent, callback: the connection is active afterwards. */
+export async function authorize(h: Api, org: Credentials, connectionId: number): Promise<void> {
+  const page = await followAuthorization(await startAuthorization(h, org, connectionId));
+  expect(page.status, page.html).toBe(200);
+  expect(page.html).toContain('Your Klaviyo account is connected');
+  const conn = await h.request('GET', `${CONNECTIONS}/${connectionId}`, { auth: org });
+  expect(conn.body.data.status).toBe('active');
+}
+
+export async function waitUntil(check: () => Promise<boolean> | boolean, timeoutMs = 20_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
