@@ -114,7 +114,7 @@ export async function createHerald(
       stopMaintenance?.();
       await dispatcher?.stop(10_000);
       await wakeup.close();
-      await http.close();
+      await http.destroy();
       await database.db.destroy();
     },
   };

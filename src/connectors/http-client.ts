@@ -76,8 +76,9 @@ export class HttpClient {
     }
   }
 
-  close(): Promise<void> {
-    return this.#agent.close();
+  /** Aborts whatever is still in flight (after the shutdown grace period). */
+  destroy(): Promise<void> {
+    return this.#agent.destroy();
   }
 }
 

@@ -114,11 +114,15 @@ export class Dispatcher {
     });
   }
 
-  #fullLanes(): number[] {
-    const cap = this.deps.limits.maxInFlightPerConnection;
-    const full: number[] = [];
-    for (const [id, lane] of this.#lanes) if (lane.active + lane.queue.length >= 2 * cap) full.push(id);
-    return full;
+  /**
+   * Lanes that still hold claimed work need no more yet. A lane is claimed for only when its
+   * queue is empty, and then at most `maxInFlightPerConnection` rows: it always has room for
+   * them, so nothing claimed has to be handed back.
+   */
+  #busyLanes(): number[] {
+    const busy: number[] = [];
+    for (const [id, lane] of this.#lanes) if (lane.queue.length > 0) busy.push(id);
+    return busy;
   }
 
   async #loop(): Promise<void> {
@@ -135,12 +139,13 @@ export class Dispatcher {
         }
         this.#signalled = false;
         const now = Date.now();
-        const full = this.#fullLanes();
+        const busy = this.#busyLanes();
         const claimed = await store.deliveries.claim(
           now,
           now + limits.leaseMs,
           Math.min(limits.claimBatchSize, room),
-          full,
+          limits.maxInFlightPerConnection,
+          busy,
         );
         if (claimed.length > 0) {
           await this.#dispatch(claimed);
@@ -148,8 +153,8 @@ export class Dispatcher {
         }
         const next = await store.deliveries.nextDueAt();
         let wait = next === undefined ? limits.pollIntervalMs : Math.min(limits.pollIntervalMs, next - Date.now());
-        // Due work exists but only on full lanes: a finishing request will signal.
-        if (wait <= 0) wait = full.length > 0 ? limits.pollIntervalMs : 1;
+        // Due work exists but only on busy lanes: a lane that empties will signal.
+        if (wait <= 0) wait = busy.length > 0 ? limits.pollIntervalMs : 1;
         await this.#sleep(wait);
       } catch (error) {
         logger.error({ err: error }, 'claim failed; retrying in 1 s');
@@ -252,7 +257,8 @@ export class Dispatcher {
       lane.active--;
       this.#inFlight--;
       this.#pump(connectionId);
-      this.#signal();
+      // Claim again once the lane has nothing left waiting (it may still have requests out).
+      if (lane.queue.length === 0) this.#signal();
       this.#checkDrained();
     }
   }
@@ -261,6 +267,8 @@ export class Dispatcher {
     this.#writing++;
     this.deps.results
       .write(result)
+      // A retry was scheduled: the loop may be asleep until a later time it read earlier.
+      .then((rescheduled) => rescheduled && this.#signal())
       .catch((error: unknown) => this.deps.logger.error({ err: error }, 'writing results failed; leases will expire'))
       .finally(() => {
         this.#writing--;

@@ -19,7 +19,7 @@ export type Result =
  * commits, a crash only means the lease runs out and the delivery is attempted again.
  */
 export class ResultsWriter {
-  readonly #commits: GroupCommit<Result, undefined>;
+  readonly #commits: GroupCommit<Result, boolean>;
 
   constructor(
     private readonly store: Store,
@@ -31,7 +31,8 @@ export class ResultsWriter {
     this.#commits = new GroupCommit((results) => this.commit(results), 2000);
   }
 
-  write(result: Result): Promise<undefined> {
+  /** Resolves once committed: true when the delivery was rescheduled for a retry. */
+  write(result: Result): Promise<boolean> {
     return this.#commits.submit(result);
   }
 
@@ -53,7 +54,7 @@ export class ResultsWriter {
     return { ...base, status: 'pending', nextAttemptAt: now + delay };
   }
 
-  private async commit(results: Result[]): Promise<undefined[]> {
+  private async commit(results: Result[]): Promise<boolean[]> {
     const now = this.now();
     const updates: DeliveryUpdate[] = [];
     const attempts: NewAttempt[] = [];
@@ -106,7 +107,8 @@ export class ResultsWriter {
       return ids;
     });
     this.record(results, updates, applied);
-    return results.map(() => undefined);
+    const retrying = new Set(updates.filter((u) => u.status === 'pending' && applied.has(u.id)).map((u) => u.id));
+    return results.map((r) => retrying.has(r.claimed.id));
   }
 
   /** Per-connection counters behind the SendKit `stats` (final outcomes only). */

@@ -27,20 +27,22 @@ export class Metrics {
 
   constructor(probe: QueueProbe) {
     collectDefaultMetrics({ register: this.registry, prefix: 'herald_' });
-    const depth = new Gauge({
+    // prom-client collects all metrics at once, so each gauge reads its own value.
+    new Gauge({
       name: 'herald_queue_depth',
       help: 'Deliveries pending (due, backing off, or in flight).',
       registers: [this.registry],
-      collect: async () => {
-        const stats = await probe.queueStats(Date.now());
-        depth.set(stats.pending);
-        oldest.set(stats.oldestDueMs / 1000);
+      async collect() {
+        this.set((await probe.queueStats(Date.now())).pending);
       },
     });
-    const oldest = new Gauge({
+    new Gauge({
       name: 'herald_oldest_pending_age_seconds',
       help: 'How long the most overdue pending delivery has been due.',
       registers: [this.registry],
+      async collect() {
+        this.set((await probe.queueStats(Date.now())).oldestDueMs / 1000);
+      },
     });
   }
 }

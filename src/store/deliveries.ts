@@ -52,21 +52,42 @@ export class Deliveries {
   }
 
   /**
-   * Leases up to `limit` due deliveries by moving their `next_attempt_at` to `leaseUntil`.
-   * PostgreSQL: SKIP LOCKED lets any number of workers claim side by side without
-   * double claims. SQLite: the single statement is atomic under its one-writer lock.
+   * Leases up to `limit` due deliveries, at most `perConnection` of any one connection, by
+   * moving their `next_attempt_at` to `leaseUntil`. It looks at the `scan` earliest due rows
+   * only, so its cost does not grow with the backlog. PostgreSQL: SKIP LOCKED lets any
+   * number of workers claim side by side without double claims. SQLite: the single
+   * statement is atomic under its one-writer lock.
    */
-  claim(now: number, leaseUntil: number, limit: number, exclude: readonly number[]): Promise<ClaimedDelivery[]> {
+  claim(
+    now: number,
+    leaseUntil: number,
+    limit: number,
+    perConnection: number,
+    exclude: readonly number[],
+  ): Promise<ClaimedDelivery[]> {
     const db = this.db;
-    let due = db
+    let scanned = db
       .selectFrom('deliveries')
-      .select('id')
+      .select(['id', 'connection_id', 'next_attempt_at'])
       .where('status', '=', PENDING)
       .where('next_attempt_at', '<=', now)
       .orderBy('next_attempt_at')
+      .limit(Math.min(limit * 4, 20_000));
+    if (exclude.length > 0) scanned = scanned.where('connection_id', 'not in', exclude);
+    if (this.dialect === 'postgres') scanned = scanned.forUpdate().skipLocked();
+    const ranked = db
+      .selectFrom(scanned.as('s'))
+      .select((eb) => [
+        's.id',
+        's.next_attempt_at',
+        eb.fn.agg<number>('row_number').over((o) => o.partitionBy('s.connection_id').orderBy('s.next_attempt_at')).as('rank'),
+      ]);
+    const due = db
+      .selectFrom(ranked.as('r'))
+      .select('r.id')
+      .where('r.rank', '<=', perConnection)
+      .orderBy('r.next_attempt_at')
       .limit(limit);
-    if (exclude.length > 0) due = due.where('connection_id', 'not in', exclude);
-    if (this.dialect === 'postgres') due = due.forUpdate().skipLocked();
     return db
       .updateTable('deliveries')
       .set({ next_attempt_at: leaseUntil })
