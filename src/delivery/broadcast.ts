@@ -3,6 +3,7 @@ import type { ConnectionService } from '../domain/connections.js';
 import { notFound } from '../domain/errors.js';
 import type { EventTypeCatalog } from '../domain/event-types/catalog.js';
 import type { Store } from '../store/store.js';
+import { attemptRow } from './attempt-row.js';
 
 export interface BroadcastResult {
   success: boolean;
@@ -42,21 +43,11 @@ export class BroadcastService {
       isTest: true,
     });
     await this.store.attempts.insertMany([
-      {
-        organization_id: organizationId,
-        delivery_id: null,
-        subscription_id: subscription.id,
-        connection_id: row.id,
-        number: 1,
-        is_test: 1,
-        started_at: outcome.startedAt,
-        duration_ms: outcome.durationMs,
-        url: outcome.url,
-        request_headers: JSON.stringify(outcome.requestHeaders),
-        response_status: outcome.status,
-        response_body: outcome.body,
-        error: outcome.error,
-      },
+      attemptRow(
+        outcome,
+        { organizationId, deliveryId: null, subscriptionId: subscription.id, connectionId: row.id },
+        1,
+      ),
     ]);
     return {
       success: outcome.ok,

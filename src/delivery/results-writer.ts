@@ -4,6 +4,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { ClaimedDelivery, DeliveryUpdate } from '../store/deliveries.js';
 import { GroupCommit } from '../store/group-commit.js';
 import type { NewAttempt } from '../store/schema.js';
+import { attemptRow } from './attempt-row.js';
 import type { Store } from '../store/store.js';
 import { backoffMs } from './backoff.js';
 
@@ -78,21 +79,18 @@ export class ResultsWriter {
       } else {
         const { claimed, outcome, connection } = r;
         updates.push(this.decide(claimed, connection, outcome, now));
-        attempts.push({
-          organization_id: claimed.organization_id,
-          delivery_id: claimed.id,
-          subscription_id: claimed.subscription_id,
-          connection_id: claimed.connection_id,
-          number: claimed.attempt_count + 1,
-          is_test: 0,
-          started_at: outcome.startedAt,
-          duration_ms: outcome.durationMs,
-          url: outcome.url,
-          request_headers: JSON.stringify(outcome.requestHeaders),
-          response_status: outcome.status,
-          response_body: outcome.body,
-          error: outcome.error,
-        });
+        attempts.push(
+          attemptRow(
+            outcome,
+            {
+              organizationId: claimed.organization_id,
+              deliveryId: claimed.id,
+              subscriptionId: claimed.subscription_id,
+              connectionId: claimed.connection_id,
+            },
+            claimed.attempt_count + 1,
+          ),
+        );
         if (outcome.deactivate) deactivate.set(claimed.connection_id, outcome.deactivate);
       }
     }

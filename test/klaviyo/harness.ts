@@ -10,6 +10,9 @@ import { CALLBACK_PATH } from '../../src/connectors/klaviyo/settings.js';
 import { createHerald } from '../../src/herald.js';
 import { createLogger } from '../../src/observability/logger.js';
 import type { FakeKlaviyo } from '../support/fake-klaviyo.js';
+import { apiRequest } from '../support/herald.js';
+
+export { apiRequest };
 import { type Credentials, type DatabaseKind, type TestHerald, dropSchema, freshDatabaseEnv } from '../support/herald.js';
 
 export const CONNECTIONS = '/api/v3/event-subscriptions/connections';
@@ -74,30 +77,6 @@ export async function startKlaviyoHerald(
   };
 }
 
-/** One API call over real HTTP; JSON answers parsed, the text kept too. */
-export async function apiRequest(
-  baseUrl: string,
-  method: string,
-  path: string,
-  options: { body?: unknown; auth?: Credentials | string | null; headers?: Record<string, string> } = {},
-) {
-  const headers: Record<string, string> = { ...(options.headers ?? {}) };
-  if (options.auth) headers.authorization = typeof options.auth === 'string' ? options.auth : options.auth.basic;
-  let body: string | undefined;
-  if (options.body !== undefined) {
-    body = JSON.stringify(options.body);
-    headers['content-type'] ??= 'application/json';
-  }
-  const res = await fetch(`${baseUrl}${path}`, { method, headers, body });
-  const text = await res.text();
-  let parsed: any = text;
-  try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch {
-    // not JSON: keep the text
-  }
-  return { status: res.status, headers: res.headers, body: parsed, text };
-}
 
 type Api = Pick<TestHerald, 'request'>;
 

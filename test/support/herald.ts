@@ -35,11 +35,7 @@ export interface TestHerald {
   /** Environment that points a `herald` child process at the same database and key. */
   env: Record<string, string>;
   createOrg(name?: string): Promise<Credentials>;
-  request<T = any>(
-    method: string,
-    path: string,
-    options?: { body?: unknown; raw?: string; auth?: Credentials | string | null; headers?: Record<string, string> },
-  ): Promise<ApiResponse<T>>;
+  request<T = any>(method: string, path: string, options?: RequestOptions): Promise<ApiResponse<T>>;
   close(): Promise<void>;
 }
 
@@ -102,25 +98,7 @@ export async function startHerald(
       const key = await herald.auth.createKey(name ?? `org-${++orgCounter}-${randomBytes(3).toString('hex')}`);
       return { ...key, basic: `Basic ${Buffer.from(`${key.public_key}:${key.secret_key}`).toString('base64')}` };
     },
-    async request(method, path, options = {}) {
-      const headers: Record<string, string> = { ...(options.headers ?? {}) };
-      if (options.auth) headers.authorization = typeof options.auth === 'string' ? options.auth : options.auth.basic;
-      let body: string | undefined;
-      if (options.raw !== undefined) body = options.raw;
-      else if (options.body !== undefined) {
-        body = JSON.stringify(options.body);
-        headers['content-type'] ??= 'application/json';
-      }
-      const res = await fetch(`${baseUrl}${path}`, { method, headers, body });
-      const text = await res.text();
-      let parsed: unknown = text;
-      try {
-        parsed = text ? JSON.parse(text) : undefined;
-      } catch {
-        // not JSON: keep the text
-      }
-      return { status: res.status, headers: res.headers, body: parsed as any, text };
-    },
+    request: (method, path, options = {}) => apiRequest(baseUrl, method, path, options),
     async close() {
       await app.close();
       await herald.close();
@@ -128,4 +106,37 @@ export async function startHerald(
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+export type RequestOptions = {
+  body?: unknown;
+  raw?: string;
+  auth?: Credentials | string | null;
+  headers?: Record<string, string>;
+};
+
+/** One API call over real HTTP; JSON answers parsed, the text kept too. */
+export async function apiRequest<T = any>(
+  baseUrl: string,
+  method: string,
+  path: string,
+  options: RequestOptions = {},
+): Promise<ApiResponse<T>> {
+  const headers: Record<string, string> = { ...(options.headers ?? {}) };
+  if (options.auth) headers.authorization = typeof options.auth === 'string' ? options.auth : options.auth.basic;
+  let body: string | undefined;
+  if (options.raw !== undefined) body = options.raw;
+  else if (options.body !== undefined) {
+    body = JSON.stringify(options.body);
+    headers['content-type'] ??= 'application/json';
+  }
+  const res = await fetch(`${baseUrl}${path}`, { method, headers, body });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: res.status, headers: res.headers, body: parsed as T, text };
 }

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ApiResponse, Credentials } from './herald.js';
+import { type ApiResponse, type Credentials, apiRequest } from './herald.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const CLI = join(ROOT, 'dist', 'cli', 'main.js');
@@ -210,25 +210,7 @@ export async function spawnHerald(options: SpawnOptions): Promise<HeraldProcess>
     tail(n = 30) {
       return lines.slice(-n).join('\n');
     },
-    async request(method, path, opts = {}) {
-      const headers: Record<string, string> = { ...(opts.headers ?? {}) };
-      if (opts.auth) headers.authorization = typeof opts.auth === 'string' ? opts.auth : opts.auth.basic;
-      let body: string | undefined;
-      if (opts.raw !== undefined) body = opts.raw;
-      else if (opts.body !== undefined) {
-        body = JSON.stringify(opts.body);
-        headers['content-type'] ??= 'application/json';
-      }
-      const res = await fetch(`${baseUrl}${path}`, { method, headers, body });
-      const text = await res.text();
-      let parsed: unknown = text;
-      try {
-        parsed = text ? JSON.parse(text) : undefined;
-      } catch {
-        // not JSON
-      }
-      return { status: res.status, headers: res.headers, body: parsed as any, text };
-    },
+    request: (method, path, opts = {}) => apiRequest(baseUrl, method, path, opts),
     signal(sig) {
       if (proc.exit === undefined && child.pid !== undefined) process.kill(child.pid, sig);
     },
