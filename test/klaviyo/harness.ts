@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
@@ -14,17 +13,12 @@ import { apiRequest } from '../support/herald.js';
 
 export { apiRequest };
 import { type Credentials, type DatabaseKind, type TestHerald, dropSchema, freshDatabaseEnv } from '../support/herald.js';
+import { freePort } from '../support/ports.js';
+
+export { freePort };
 
 export const CONNECTIONS = '/api/v3/event-subscriptions/connections';
 
-/** A free port now, so that HERALD_PUBLIC_URL (the OAuth redirect URI) is known before start. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /**
  * Like support/herald.ts's startHerald, but on a port chosen up front so that the public URL,
