@@ -25,6 +25,8 @@ export interface ResolvedConnection {
   signingSecrets: string[];
   retryAttempts: number;
   timeoutMs: number;
+  /** Keeps delivered/failed counters (SendKit webhooks show them as `stats`). */
+  tracksStats: boolean;
 }
 
 export interface DeliveryJob {

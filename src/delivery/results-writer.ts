@@ -29,7 +29,8 @@ export class ResultsWriter {
     private readonly metrics: Metrics,
     private readonly now: () => number = Date.now,
   ) {
-    this.#commits = new GroupCommit((results) => this.commit(results), 2000);
+    // Results may wait a few milliseconds: until committed, a crash only means a redelivery.
+    this.#commits = new GroupCommit((results) => this.commit(results), 2000, 5);
   }
 
   /** Resolves once committed: true when the delivery was rescheduled for a retry. */
@@ -109,12 +110,15 @@ export class ResultsWriter {
     return results.map((r) => retrying.has(r.claimed.id));
   }
 
-  /** Per-connection counters behind the SendKit `stats` (final outcomes only). */
+  /** Per-connection counters behind the SendKit `stats` (final outcomes of connections that show them). */
   private async addStats(tx: Store, updates: DeliveryUpdate[], applied: Set<number>, results: Result[], now: number) {
     const byConnection = new Map<number, { delivered: number; failed: number }>();
     const connectionOf = new Map(results.map((r) => [r.claimed.id, r.claimed.connection_id]));
+    const tracked = new Set(
+      results.flatMap((r) => (r.kind === 'attempted' && r.connection.tracksStats ? [r.claimed.id] : [])),
+    );
     for (const u of updates) {
-      if (!applied.has(u.id) || u.status === 'pending') continue;
+      if (!applied.has(u.id) || u.status === 'pending' || !tracked.has(u.id)) continue;
       const connectionId = connectionOf.get(u.id) as number;
       const stats = byConnection.get(connectionId) ?? { delivered: 0, failed: 0 };
       if (u.status === 'succeeded') stats.delivered++;

@@ -173,6 +173,7 @@ export class ConnectionService {
       auth: row.auth_sealed ? this.sealer.openJson<Record<string, string>>(row.auth_sealed) : null,
       signatureScheme: row.signature_scheme as SignatureScheme,
       signingSecrets: secrets,
+      tracksStats: row.public_id !== null,
       ...connector.limits(config),
     };
     if (this.#resolved.size > 50_000) this.#resolved.clear();
