@@ -70,7 +70,7 @@ export async function createHerald(
   const connections = new ConnectionService(store, sealer, connectors);
   const events = new EventService(store, catalog, (accepted) => {
     for (const e of accepted) metrics.eventsAccepted.inc({ event_type: e.event_type });
-    wakeup.wake();
+    if (accepted.some((e) => e.deliveries > 0)) wakeup.wake();
   });
 
   let dispatcher: Dispatcher | undefined;
