@@ -7,6 +7,8 @@ import type { Store } from '../store/store.js';
 import type { ResultsWriter } from './results-writer.js';
 import type { Wakeup } from './wakeup.js';
 
+const MIN_CLAIM_GAP_MS = 2;
+
 interface Job {
   claimed: ClaimedDelivery;
   connection: ResolvedConnection;
@@ -49,6 +51,7 @@ export class Dispatcher {
   #loopDone: Promise<void> | undefined;
   #unsubscribe: (() => void) | undefined;
   #drained: (() => void) | undefined;
+  #lastClaimAt = 0;
 
   constructor(
     private readonly deps: {
@@ -137,8 +140,13 @@ export class Dispatcher {
           await this.#sleep(limits.pollIntervalMs);
           continue;
         }
+        // While requests are out, lanes empty one by one: space the claims a little so that
+        // one query serves many of them instead of one query each.
+        const gap = this.#lastClaimAt + MIN_CLAIM_GAP_MS - Date.now();
+        if (gap > 0 && this.#inFlight + this.#queued > 0) await new Promise((resolve) => setTimeout(resolve, gap));
         this.#signalled = false;
         const now = Date.now();
+        this.#lastClaimAt = now;
         const busy = this.#busyLanes();
         const claimed = await store.deliveries.claim(
           now,

@@ -104,7 +104,7 @@ export class ResultsWriter {
       }
       await this.addStats(tx, updates, ids, results, now);
       return ids;
-    });
+    }, { relaxed: true });
     this.record(results, updates, applied);
     const retrying = new Set(updates.filter((u) => u.status === 'pending' && applied.has(u.id)).map((u) => u.id));
     return results.map((r) => retrying.has(r.claimed.id));

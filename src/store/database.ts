@@ -8,6 +8,8 @@ import type { Database } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
+export const SQLITE_DURABLE_SYNC = 'full';
+
 export interface OpenedDatabase {
   db: Kysely<Database>;
   dialect: Dialect;
@@ -33,7 +35,7 @@ export function openDatabase(url: string, schema?: string): OpenedDatabase {
   sqlite.pragma('journal_mode = WAL');
   // FULL: an acknowledged event survives even a power cut; commits are grouped, so the
   // fsync is paid per batch, not per event.
-  sqlite.pragma('synchronous = FULL');
+  sqlite.pragma(`synchronous = ${SQLITE_DURABLE_SYNC}`);
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 10000');
   return {

@@ -3,7 +3,7 @@ import { AccessTokens } from './access-tokens.js';
 import { ApiKeys } from './api-keys.js';
 import { Attempts } from './attempts.js';
 import { Connections } from './connections.js';
-import type { Dialect } from './database.js';
+import { type Dialect, SQLITE_DURABLE_SYNC } from './database.js';
 import { Deliveries } from './deliveries.js';
 import { Events } from './events.js';
 import { IdempotencyKeys } from './idempotency.js';
@@ -53,8 +53,31 @@ export class Store {
     if (this.dialect === 'postgres') await sql`select pg_notify(${WAKE_CHANNEL}, '')`.execute(this.db);
   }
 
-  transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
+  /**
+   * `relaxed`: the commit need not reach the disk before it returns (SQLite
+   * `synchronous=NORMAL`, PostgreSQL `synchronous_commit=off`). For writes whose loss in a
+   * power cut only causes a repeat, such as delivery results (at-least-once). The next
+   * durable commit flushes them too, so the order of what survives is kept.
+   */
+  transaction<T>(fn: (tx: Store) => Promise<T>, options: { relaxed?: boolean } = {}): Promise<T> {
     if (this.db.isTransaction) return fn(this);
-    return (this.db as Kysely<Database>).transaction().execute((trx) => fn(new Store(trx, this.dialect)));
+    const db = this.db as Kysely<Database>;
+    const run = (trx: Transaction<Database>) => fn(new Store(trx, this.dialect));
+    if (!options.relaxed) return db.transaction().execute(run);
+    if (this.dialect === 'postgres') {
+      return db.transaction().execute(async (trx) => {
+        await sql`set local synchronous_commit = off`.execute(trx);
+        return run(trx);
+      });
+    }
+    // SQLite's setting belongs to the connection: hold it so no durable commit slips in.
+    return db.connection().execute(async (connection) => {
+      await sql`pragma synchronous = normal`.execute(connection);
+      try {
+        return await connection.transaction().execute(run);
+      } finally {
+        await sql.raw(`pragma synchronous = ${SQLITE_DURABLE_SYNC}`).execute(connection);
+      }
+    });
   }
 }
