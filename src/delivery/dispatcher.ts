@@ -7,7 +7,7 @@ import type { Store } from '../store/store.js';
 import type { ResultsWriter } from './results-writer.js';
 import type { Wakeup } from './wakeup.js';
 
-const MIN_CLAIM_GAP_MS = 2;
+const MIN_CLAIM_GAP_MS = 5;
 
 interface Job {
   claimed: ClaimedDelivery;
@@ -118,13 +118,14 @@ export class Dispatcher {
   }
 
   /**
-   * Lanes that still hold claimed work need no more yet. A lane is claimed for only when its
-   * queue is empty, and then at most `maxInFlightPerConnection` rows: it always has room for
-   * them, so nothing claimed has to be handed back.
+   * Lanes whose queue is at least `maxInFlightPerConnection` long need no more yet. Each
+   * claim brings a lane at most twice that, so a lane never holds more than four times it
+   * and nothing claimed has to be handed back; claims stay few and large.
    */
   #busyLanes(): number[] {
+    const cap = this.deps.limits.maxInFlightPerConnection;
     const busy: number[] = [];
-    for (const [id, lane] of this.#lanes) if (lane.queue.length > 0) busy.push(id);
+    for (const [id, lane] of this.#lanes) if (lane.queue.length >= cap) busy.push(id);
     return busy;
   }
 
@@ -152,7 +153,7 @@ export class Dispatcher {
           now,
           now + limits.leaseMs,
           Math.min(limits.claimBatchSize, room),
-          limits.maxInFlightPerConnection,
+          2 * limits.maxInFlightPerConnection,
           busy,
         );
         if (claimed.length > 0) {
@@ -191,7 +192,7 @@ export class Dispatcher {
     }
     const byConnection = new Map(connectionRows.map((r) => [r.id, r]));
     const active = new Map(subscriptionRows.map((s) => [s.id, s.is_active === 1]));
-    const cap = 2 * limits.maxInFlightPerConnection;
+    const cap = 4 * limits.maxInFlightPerConnection;
     for (const claim of claimed) {
       const row = byConnection.get(claim.connection_id);
       const event = this.#events.get(claim.event_id);
@@ -265,8 +266,8 @@ export class Dispatcher {
       lane.active--;
       this.#inFlight--;
       this.#pump(connectionId);
-      // Claim again once the lane has nothing left waiting (it may still have requests out).
-      if (lane.queue.length === 0) this.#signal();
+      // Claim again once the lane's queue runs low (it still has requests out meanwhile).
+      if (lane.queue.length === this.deps.limits.maxInFlightPerConnection - 1 || lane.queue.length === 0) this.#signal();
       this.#checkDrained();
     }
   }
