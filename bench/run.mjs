@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BENCH_DIR, HERALD_MAIN, ROOT, childCpu, cleanupAll, installExitHandlers, interrupted, machineCpuMs } from './lib/procs.mjs';
+import { BENCH_DIR, HERALD_MAIN, HERALD_OVERRIDES, ROOT, childCpu, cleanupAll, installExitHandlers, interrupted, machineCpuMs } from './lib/procs.mjs';
 import { backlog } from './scenarios/backlog.mjs';
 import { bullmq } from './scenarios/bullmq.mjs';
 import { ceiling } from './scenarios/ceiling.mjs';
@@ -75,7 +75,8 @@ const USAGE = `usage: npm run bench -- [--quick] [--only name,…] [--profile]
                (a run past its budget reports the rate of what arrived, marked partial)
   --only       comma-separated scenarios (or their numbers): ${SCENARIOS.map(([n]) => n).join(', ')}, profile
                (the ceiling is always measured: every ratio is relative to it)
-  --profile    also run scenario 2 once under node --cpu-prof and summarise the profile`;
+  --profile    also run scenario 2 under the CPU profiler (and once with SQLite timings) and summarise
+  --herald-env HERALD_X=value   extra setting for every Herald process (repeatable), e.g. to try a tuning`;
 
 function git(args) {
   try {
@@ -124,6 +125,7 @@ async function main() {
       quick: { type: 'boolean', default: false },
       only: { type: 'string' },
       profile: { type: 'boolean', default: false },
+      'herald-env': { type: 'string', multiple: true, default: [] },
       help: { type: 'boolean', default: false },
     },
   });
@@ -148,6 +150,14 @@ async function main() {
     return 2;
   }
 
+  for (const pair of values['herald-env']) {
+    const m = /^(HERALD_[A-Z0-9_]+)=(.*)$/.exec(pair);
+    if (!m) {
+      console.error(`--herald-env wants HERALD_NAME=value, got "${pair}"`);
+      return 2;
+    }
+    HERALD_OVERRIDES[m[1]] = m[2];
+  }
   installExitHandlers();
   const mode = values.quick ? 'quick' : 'full';
   const resultsDir = join(BENCH_DIR, 'results');
@@ -157,6 +167,8 @@ async function main() {
     date: new Date().toISOString(),
     mode,
     scenarios: selected,
+    heraldEnv: { ...HERALD_OVERRIDES },
+    heraldMain: HERALD_MAIN,
     git: {
       commit: git(['rev-parse', 'HEAD']),
       // Other work in progress changes what was measured: say so.
@@ -177,6 +189,7 @@ async function main() {
     `Herald bench (${mode}) — ${info.machine.cores} cores (${info.machine.cpuModel}), ${info.machine.memoryMb} MB, node ${info.machine.node}, ` +
       `commit ${info.git.commit?.slice(0, 12) ?? '?'}${info.git.uncommittedSrcFiles ? ` + ${info.git.uncommittedSrcFiles} uncommitted src files` : ''}`,
   );
+  if (Object.keys(HERALD_OVERRIDES).length) console.log(`Herald settings: ${JSON.stringify(HERALD_OVERRIDES)}`);
   console.log(
     'Receiver, load generator and Herald are separate processes on 127.0.0.1 sharing these cores; ' +
       'every rate is also given as a ratio to the ceiling measured in this run.',

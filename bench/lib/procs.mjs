@@ -202,6 +202,9 @@ export function freePort() {
   });
 }
 
+/** HERALD_* settings given with --herald-env: applied to every Herald process, last. */
+export const HERALD_OVERRIDES = {};
+
 /** Environment of a Herald process: inherited PATH etc. without any stray HERALD_* variable. */
 export function heraldEnv(overrides) {
   const env = {};
@@ -211,6 +214,7 @@ export function heraldEnv(overrides) {
     HERALD_LOG_LEVEL: 'warn',
     HERALD_ALLOW_PRIVATE_NETWORKS: 'true',
     ...overrides,
+    ...HERALD_OVERRIDES,
   };
 }
 

@@ -1,28 +1,17 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { expect } from 'vitest';
-import { buildApp } from '../../src/api/app.js';
-import { loadConfig } from '../../src/config.js';
 import { CALLBACK_PATH } from '../../src/connectors/klaviyo/settings.js';
-import { createHerald } from '../../src/herald.js';
-import { createLogger } from '../../src/observability/logger.js';
 import type { FakeKlaviyo } from '../support/fake-klaviyo.js';
-import { apiRequest } from '../support/herald.js';
-
-export { apiRequest };
-import { type Credentials, type DatabaseKind, type TestHerald, dropSchema, freshDatabaseEnv } from '../support/herald.js';
+import { type Credentials, type DatabaseKind, type TestHerald, apiRequest, startHerald } from '../support/herald.js';
 import { freePort } from '../support/ports.js';
 
-export { freePort };
+export { apiRequest, freePort };
 
 export const CONNECTIONS = '/api/v3/event-subscriptions/connections';
 
 
 /**
- * Like support/herald.ts's startHerald, but on a port chosen up front so that the public URL,
- * and with it the redirect URI registered with the fake Klaviyo, is the real one.
+ * startHerald on a port chosen up front, so that the public URL, and with it the redirect URI
+ * registered with the fake Klaviyo, is the real one.
  */
 export async function startKlaviyoHerald(
   kind: DatabaseKind,
@@ -30,47 +19,14 @@ export async function startKlaviyoHerald(
   overrides: Record<string, string> = {},
   options: { workers?: boolean } = {},
 ): Promise<TestHerald> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'herald-klaviyo-'));
   const port = await freePort();
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const env: Record<string, string> = {
-    HERALD_DATA_DIR: dataDir,
-    HERALD_SECRET_KEY: randomBytes(32).toString('base64'),
-    HERALD_ALLOW_PRIVATE_NETWORKS: 'true',
-    HERALD_LOG_LEVEL: process.env.HERALD_TEST_LOG_LEVEL ?? 'silent',
-    HERALD_HOST: '127.0.0.1',
-    HERALD_PORT: String(port),
-    HERALD_PUBLIC_URL: baseUrl,
-    HERALD_RETRY_SCHEDULE: '100ms,200ms,400ms',
-    ...freshDatabaseEnv(kind, dataDir),
-    ...(fake?.env() ?? {}),
-    ...overrides,
-  };
-  if (fake) fake.registeredRedirectUri = `${baseUrl}${CALLBACK_PATH}`;
-  const config = loadConfig(env);
-  const herald = await createHerald(config, createLogger(config.logLevel), { workers: options.workers ?? true });
-  const app = await buildApp(herald);
-  await app.listen({ host: '127.0.0.1', port });
-  let orgCounter = 0;
-  return {
-    herald,
-    baseUrl,
-    dataDir,
-    env,
-    async createOrg(name) {
-      const key = await herald.auth.createKey(name ?? `org-${++orgCounter}-${randomBytes(3).toString('hex')}`);
-      return { ...key, basic: `Basic ${Buffer.from(`${key.public_key}:${key.secret_key}`).toString('base64')}` };
-    },
-    request: (method, path, opts = {}) => apiRequest(baseUrl, method, path, opts),
-    async close() {
-      await app.close();
-      await herald.close();
-      if (env.HERALD_DATABASE_SCHEMA) await dropSchema(env.HERALD_DATABASE_SCHEMA);
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
+  if (fake) fake.registeredRedirectUri = `http://127.0.0.1:${port}${CALLBACK_PATH}`;
+  return startHerald(
+    kind,
+    { HERALD_RETRY_SCHEDULE: '100ms,200ms,400ms', ...(fake?.env() ?? {}), ...overrides },
+    { ...options, port },
+  );
 }
-
 
 type Api = Pick<TestHerald, 'request'>;
 

@@ -62,12 +62,13 @@ export async function dropSchema(schema: string): Promise<void> {
 
 /**
  * A real Herald on 127.0.0.1 with its own data folder and database, over real HTTP.
- * `role` decides whether the delivery workers run in the process.
+ * `workers` decides whether the delivery workers run in the process; `port` fixes the port
+ * (and with it HERALD_PUBLIC_URL) before start, for tests that must know it up front.
  */
 export async function startHerald(
   kind: DatabaseKind,
   overrides: Record<string, string> = {},
-  options: { workers?: boolean } = {},
+  options: { workers?: boolean; port?: number } = {},
 ): Promise<TestHerald> {
   const dataDir = mkdtempSync(join(tmpdir(), 'herald-test-'));
   const env: Record<string, string> = {
@@ -75,14 +76,15 @@ export async function startHerald(
     HERALD_SECRET_KEY: randomBytes(32).toString('base64'),
     HERALD_ALLOW_PRIVATE_NETWORKS: 'true',
     HERALD_LOG_LEVEL: process.env.HERALD_TEST_LOG_LEVEL ?? 'silent',
-    HERALD_PORT: '0',
+    HERALD_PORT: String(options.port ?? 0),
+    ...(options.port ? { HERALD_PUBLIC_URL: `http://127.0.0.1:${options.port}` } : {}),
     ...freshDatabaseEnv(kind, dataDir),
     ...overrides,
   };
   const config = loadConfig(env);
   const herald = await createHerald(config, createLogger(config.logLevel), { workers: options.workers ?? true });
   const app = await buildApp(herald);
-  await app.listen({ host: '127.0.0.1', port: 0 });
+  await app.listen({ host: '127.0.0.1', port: options.port ?? 0 });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   const baseUrl = `http://127.0.0.1:${port}`;
