@@ -2,7 +2,7 @@
 // Herald benchmark suite. `npm run bench [-- --quick] [-- --only a,b] [-- --profile]`.
 // Prints one table and writes bench/results/latest.json and latest.md. See bench/README.md.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -76,7 +76,21 @@ const USAGE = `usage: npm run bench -- [--quick] [--only name,…] [--profile]
   --only       comma-separated scenarios (or their numbers): ${SCENARIOS.map(([n]) => n).join(', ')}, profile
                (the ceiling is always measured: every ratio is relative to it)
   --profile    also run scenario 2 under the CPU profiler (and once with SQLite timings) and summarise
-  --herald-env HERALD_X=value   extra setting for every Herald process (repeatable), e.g. to try a tuning`;
+  --herald-env HERALD_X=value   extra setting for every Herald process (repeatable; NODE_OPTIONS too), e.g. to try a tuning
+  --size key=value             override one of the sizes (e.g. events=500, throughputRuns=1) for development
+  --reference results.json      take scenario 2's figure from an earlier run when it is not run now
+                                (ratios of 5, 6, 8, 9 then say which run they refer to)`;
+
+/** `--size events=500` overrides one of SIZES for a development run. */
+function withOverrides(sizes, overrides) {
+  const out = { ...sizes };
+  for (const o of overrides) {
+    const [key, value] = o.split('=');
+    if (!(key in out) || !Number.isFinite(Number(value))) throw new Error(`--size ${o}: expected one of ${Object.keys(out).join(', ')} = a number`);
+    out[key] = Number(value);
+  }
+  return out;
+}
 
 function git(args) {
   try {
@@ -126,6 +140,8 @@ async function main() {
       only: { type: 'string' },
       profile: { type: 'boolean', default: false },
       'herald-env': { type: 'string', multiple: true, default: [] },
+      size: { type: 'string', multiple: true, default: [] },
+      reference: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -151,9 +167,9 @@ async function main() {
   }
 
   for (const pair of values['herald-env']) {
-    const m = /^(HERALD_[A-Z0-9_]+)=(.*)$/.exec(pair);
+    const m = /^(HERALD_[A-Z0-9_]+|NODE_OPTIONS)=(.*)$/.exec(pair);
     if (!m) {
-      console.error(`--herald-env wants HERALD_NAME=value, got "${pair}"`);
+      console.error(`--herald-env wants HERALD_NAME=value or NODE_OPTIONS=…, got "${pair}"`);
       return 2;
     }
     HERALD_OVERRIDES[m[1]] = m[2];
@@ -178,13 +194,25 @@ async function main() {
   };
   const ctx = {
     quick: values.quick,
-    sizes: SIZES[mode],
+    sizes: withOverrides(SIZES[mode], values.size),
     resultsDir,
     file: (rel) => join(BENCH_DIR, rel),
     log: (msg) => console.log(msg),
     ceiling: undefined,
     throughput: undefined,
+    throughputLabel: 'scenario 2',
   };
+  if (values.reference && !selected.includes('throughput')) {
+    const ref = JSON.parse(readFileSync(values.reference, 'utf8'));
+    const value = ref.results?.throughput?.perSecond;
+    if (!Number.isFinite(value)) {
+      console.error(`${values.reference} has no scenario 2 (throughput) figure`);
+      return 2;
+    }
+    ctx.throughput = value;
+    ctx.throughputLabel = `scenario 2 of ${ref.date}`;
+    info.reference = { file: values.reference, date: ref.date, throughputPerSecond: value };
+  }
   console.log(
     `Herald bench (${mode}) — ${info.machine.cores} cores (${info.machine.cpuModel}), ${info.machine.memoryMb} MB, node ${info.machine.node}, ` +
       `commit ${info.git.commit?.slice(0, 12) ?? '?'}${info.git.uncommittedSrcFiles ? ` + ${info.git.uncommittedSrcFiles} uncommitted src files` : ''}`,

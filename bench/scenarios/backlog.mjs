@@ -83,7 +83,7 @@ export async function backlog(ctx) {
         {
           scenario: '6 backlog drain (--role worker)',
           figure: `${fmtInt(drain)} deliveries/s (${drainSeconds.toFixed(1)} s; first delivery ${fmtInt(done.first - workerStart)} ms after start)${partialNote(done, ctx.sizes.drainBudgetMs)}`,
-          ratio: ctx.throughput ? `${fmtRatio(vsThroughput)} scenario 2` : `${fmtRatio(drain / ctx.ceiling)} ceiling (2 not run)`,
+          ratio: ctx.throughput ? `${fmtRatio(vsThroughput)} ${ctx.throughputLabel}` : `${fmtRatio(drain / ctx.ceiling)} ceiling (2 not run)`,
           target: '≥ 0.8× scenario 2',
           met: verdict(vsThroughput >= 0.8, vsThroughput),
         },

@@ -45,7 +45,7 @@ export async function bullmq(ctx) {
         {
           scenario: `9 alternative: BullMQ + undici (${fmtInt(expected)} deliveries)`,
           figure: `${fmtInt(perSecond)} deliveries/s (${fmtRatio(perSecond / ctx.ceiling)} ceiling)${partialNote(done, ctx.sizes.deliveryBudgetMs)}`,
-          ratio: ctx.throughput ? `Herald = ${fmtRatio(heraldOverBull)} it` : 'Herald: 2 not run',
+          ratio: ctx.throughput ? `Herald = ${fmtRatio(heraldOverBull)} it${ctx.throughputLabel === 'scenario 2' ? '' : ` (${ctx.throughputLabel})`}` : 'Herald: 2 not run',
           target: 'Herald ≥ 3× it',
           met: verdict(heraldOverBull >= 3, heraldOverBull),
         },

@@ -16,7 +16,7 @@ export async function isolation(ctx) {
       {
         scenario: `5 isolation (10 of 100 endpoints hang)`,
         figure: `${fmtInt(run.perSecond)} deliveries/s to the healthy 90 (${fmtInt(run.hungRequests)} requests hung)${run.note}`,
-        ratio: ctx.throughput ? `${fmtRatio(vsThroughput)} scenario 2` : `${fmtRatio(run.perSecond / ctx.ceiling)} ceiling (2 not run)`,
+        ratio: ctx.throughput ? `${fmtRatio(vsThroughput)} ${ctx.throughputLabel}` : `${fmtRatio(run.perSecond / ctx.ceiling)} ceiling (2 not run)`,
         target: '≥ 0.8× scenario 2',
         met: verdict(vsThroughput >= 0.8, vsThroughput),
       },

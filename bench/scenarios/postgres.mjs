@@ -18,7 +18,7 @@ export async function postgres(ctx) {
       {
         scenario: `8 PostgreSQL (1 api + 2 workers, ${fmtInt(run.target)} deliveries)`,
         figure: `${fmtInt(run.perSecond)} deliveries/s${run.note}`,
-        ratio: `${fmtRatio(run.perSecond / ctx.ceiling)} ceiling${ctx.throughput ? `, ${fmtRatio(run.perSecond / ctx.throughput)} SQLite` : ''}`,
+        ratio: `${fmtRatio(run.perSecond / ctx.ceiling)} ceiling${ctx.throughput ? `, ${fmtRatio(run.perSecond / ctx.throughput)} SQLite${ctx.throughputLabel === 'scenario 2' ? '' : ` (${ctx.throughputLabel})`}` : ''}`,
         target: '—',
         met: '',
       },

@@ -44,7 +44,6 @@ export class Dispatcher {
   readonly #events = new Map<number, CachedEvent>();
   #inFlight = 0;
   #queued = 0;
-  #writing = 0;
   #stopping = false;
   #signalled = false;
   #sleeper: (() => void) | undefined;
@@ -66,6 +65,8 @@ export class Dispatcher {
   ) {}
 
   start(): void {
+    // A retry was scheduled: the loop may be asleep until a later time it read earlier.
+    this.deps.results.onRetryScheduled = () => this.#signal();
     this.#unsubscribe = this.deps.wakeup.onWake(() => this.#signal());
     this.#loopDone = this.#loop();
   }
@@ -82,14 +83,16 @@ export class Dispatcher {
         this.#write({ kind: 'released', claimed: job.claimed });
       }
     }
-    if (this.#inFlight > 0 || this.#writing > 0) {
+    const deadline = new Promise((resolve) => setTimeout(resolve, graceMs).unref());
+    if (this.#inFlight > 0) {
       await Promise.race([
         new Promise<void>((resolve) => {
           this.#drained = resolve;
         }),
-        new Promise((resolve) => setTimeout(resolve, graceMs)),
+        deadline,
       ]);
     }
+    await Promise.race([this.deps.results.idle(), deadline]);
   }
 
   get inFlight(): number {
@@ -118,25 +121,38 @@ export class Dispatcher {
   }
 
   /**
-   * Lanes whose queue is at least `maxInFlightPerConnection` long need no more yet. Each
-   * claim brings a lane at most twice that, so a lane never holds more than four times it
-   * and nothing claimed has to be handed back; claims stay few and large.
+   * Lanes holding at least two rounds of `maxInFlightPerConnection` need no more yet: they
+   * are left out of the next claim, so a slow endpoint's backlog never fills the batches of
+   * the others. Each claim brings a lane at most two rounds, so a lane never holds more than
+   * four and nothing claimed has to be handed back; claims stay few and large.
    */
   #busyLanes(): number[] {
-    const cap = this.deps.limits.maxInFlightPerConnection;
+    const full = 2 * this.deps.limits.maxInFlightPerConnection;
     const busy: number[] = [];
-    for (const [id, lane] of this.#lanes) if (lane.queue.length >= cap) busy.push(id);
+    for (const [id, lane] of this.#lanes) if (lane.queue.length >= full) busy.push(id);
     return busy;
+  }
+
+  /**
+   * How many more deliveries this worker takes: up to `maxInFlight` in flight plus one
+   * claim's worth waiting in lanes, so that a request finishing finds the next one
+   * already claimed instead of waiting for a query.
+   */
+  #room(): number {
+    const { maxInFlight, claimBatchSize } = this.deps.limits;
+    return maxInFlight + claimBatchSize - this.#inFlight - this.#queued;
+  }
+
+  /** Claims are worth their query once half a batch is missing. */
+  #claimWorthwhile(): boolean {
+    return this.#room() * 2 >= this.deps.limits.claimBatchSize;
   }
 
   async #loop(): Promise<void> {
     const { limits, store, logger } = this.deps;
-    const minClaim = Math.max(1, Math.floor(Math.min(limits.claimBatchSize, limits.maxInFlight) / 4));
     while (!this.#stopping) {
       try {
-        const room = limits.maxInFlight - this.#inFlight - this.#queued;
-        // Claim in worthwhile batches: wait for a quarter of the capacity to free up.
-        if (room < minClaim && this.#inFlight + this.#queued > 0) {
+        if (!this.#claimWorthwhile() && this.#inFlight + this.#queued > 0) {
           this.#signalled = false;
           await this.#sleep(limits.pollIntervalMs);
           continue;
@@ -148,6 +164,7 @@ export class Dispatcher {
         this.#signalled = false;
         const now = Date.now();
         this.#lastClaimAt = now;
+        const room = this.#room();
         const busy = this.#busyLanes();
         const claimed = await store.deliveries.claim(
           now,
@@ -177,8 +194,8 @@ export class Dispatcher {
     const connectionIds = [...new Set(claimed.map((c) => c.connection_id))];
     const subscriptionIds = [...new Set(claimed.map((c) => c.subscription_id))];
     const missingEvents = [...new Set(claimed.map((c) => c.event_id))].filter((id) => !this.#events.has(id));
-    const [connectionRows, subscriptionRows, eventRows] = await Promise.all([
-      store.connections.byIds(connectionIds),
+    const [byConnection, subscriptionRows, eventRows] = await Promise.all([
+      connections.resolveMany(connectionIds),
       store.subscriptions.byIds(subscriptionIds),
       store.events.byIds(missingEvents),
     ]);
@@ -190,13 +207,12 @@ export class Dispatcher {
         profile: e.profile ? (JSON.parse(e.profile) as Record<string, unknown>) : null,
       });
     }
-    const byConnection = new Map(connectionRows.map((r) => [r.id, r]));
     const active = new Map(subscriptionRows.map((s) => [s.id, s.is_active === 1]));
     const cap = 4 * limits.maxInFlightPerConnection;
     for (const claim of claimed) {
-      const row = byConnection.get(claim.connection_id);
+      const connection = byConnection.get(claim.connection_id);
       const event = this.#events.get(claim.event_id);
-      if (!row || !event || !active.has(claim.subscription_id)) continue; // deleted meanwhile (cascade)
+      if (!connection || !event || !active.has(claim.subscription_id)) continue; // deleted meanwhile (cascade)
       if (!active.get(claim.subscription_id)) {
         this.#write({ kind: 'skipped', claimed: claim, reason: 'the subscription is inactive' });
         continue;
@@ -206,15 +222,14 @@ export class Dispatcher {
         lane = { active: 0, queue: [] };
         this.#lanes.set(claim.connection_id, lane);
       }
-      if (lane.active + lane.queue.length >= cap) {
+      if (lane.queue.length >= cap) {
         this.#write({ kind: 'released', claimed: claim });
         continue;
       }
-      const connection = connections.resolve(row);
       lane.queue.push({
         claimed: claim,
         connection,
-        connector: connections.connector(row.type),
+        connector: connections.connector(connection.type),
         spec: {
           connection,
           messageId: messageId(claim.id),
@@ -266,26 +281,16 @@ export class Dispatcher {
       lane.active--;
       this.#inFlight--;
       this.#pump(connectionId);
-      // Claim again once the lane's queue runs low (it still has requests out meanwhile).
-      if (lane.queue.length === this.deps.limits.maxInFlightPerConnection - 1 || lane.queue.length === 0) this.#signal();
+      if (this.#claimWorthwhile()) this.#signal();
       this.#checkDrained();
     }
   }
 
   #write(result: Parameters<ResultsWriter['write']>[0]): void {
-    this.#writing++;
-    this.deps.results
-      .write(result)
-      // A retry was scheduled: the loop may be asleep until a later time it read earlier.
-      .then((rescheduled) => rescheduled && this.#signal())
-      .catch((error: unknown) => this.deps.logger.error({ err: error }, 'writing results failed; leases will expire'))
-      .finally(() => {
-        this.#writing--;
-        this.#checkDrained();
-      });
+    this.deps.results.write(result);
   }
 
   #checkDrained(): void {
-    if (this.#stopping && this.#inFlight === 0 && this.#writing === 0) this.#drained?.();
+    if (this.#stopping && this.#inFlight === 0) this.#drained?.();
   }
 }

@@ -2,7 +2,6 @@ import type { Logger } from 'pino';
 import type { Outcome, ResolvedConnection } from '../connectors/connector.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ClaimedDelivery, DeliveryUpdate } from '../store/deliveries.js';
-import { GroupCommit } from '../store/group-commit.js';
 import type { NewAttempt } from '../store/schema.js';
 import { attemptRow } from './attempt-row.js';
 import type { Store } from '../store/store.js';
@@ -14,13 +13,22 @@ export type Result =
   | { kind: 'skipped'; claimed: ClaimedDelivery; reason: string }
   | { kind: 'released'; claimed: ClaimedDelivery };
 
+/** Results wait this long for company: one commit then carries many of them. */
+const LINGER_MS = 5;
+const MAX_BATCH = 2000;
+
 /**
  * Writes results in batches: attempt rows, delivery states, SendKit stats and 410
  * deactivations of everything that finished meanwhile, in one transaction. Until it
  * commits, a crash only means the lease runs out and the delivery is attempted again.
+ * `write` returns nothing (no promise per delivery on the hot path); `onRetryScheduled`
+ * hears when a commit scheduled a retry, `idle()` when everything written is committed.
  */
 export class ResultsWriter {
-  readonly #commits: GroupCommit<Result, boolean>;
+  #queue: Result[] = [];
+  #running = false;
+  #waiters: Array<() => void> = [];
+  onRetryScheduled: () => void = () => undefined;
 
   constructor(
     private readonly store: Store,
@@ -28,35 +36,63 @@ export class ResultsWriter {
     private readonly logger: Logger,
     private readonly metrics: Metrics,
     private readonly now: () => number = Date.now,
-  ) {
-    // Results may wait a few milliseconds: until committed, a crash only means a redelivery.
-    this.#commits = new GroupCommit((results) => this.commit(results), 2000, 5);
+  ) {}
+
+  write(result: Result): void {
+    this.#queue.push(result);
+    if (!this.#running) void this.#drain();
   }
 
-  /** Resolves once committed: true when the delivery was rescheduled for a retry. */
-  write(result: Result): Promise<boolean> {
-    return this.#commits.submit(result);
+  /** Resolves once every result written so far is committed (or failed to be). */
+  idle(): Promise<void> {
+    if (!this.#running && this.#queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  async #drain(): Promise<void> {
+    this.#running = true;
+    try {
+      while (this.#queue.length > 0) {
+        if (this.#queue.length < MAX_BATCH) await new Promise((resolve) => setTimeout(resolve, LINGER_MS));
+        const batch = this.#queue.splice(0, MAX_BATCH);
+        try {
+          if (await this.commit(batch)) this.onRetryScheduled();
+        } catch (error) {
+          this.logger.error({ err: error }, 'writing results failed; leases will expire');
+        }
+      }
+    } finally {
+      this.#running = false;
+      for (const resolve of this.#waiters.splice(0)) resolve();
+    }
   }
 
   /** The next state of a delivery after an attempt. */
   decide(claimed: ClaimedDelivery, connection: ResolvedConnection, outcome: Outcome, now: number): DeliveryUpdate {
     const attempt = claimed.attempt_count + 1;
-    const base = {
+    const update: DeliveryUpdate = {
       id: claimed.id,
       lease: claimed.next_attempt_at,
+      status: 'succeeded',
+      nextAttemptAt: claimed.next_attempt_at,
       lastStatus: outcome.status,
-      lastError: outcome.error,
+      lastError: null,
       attempted: true,
     };
-    if (outcome.ok) return { ...base, status: 'succeeded', nextAttemptAt: claimed.next_attempt_at, lastError: null };
+    if (outcome.ok) return update;
     if (outcome.permanent || attempt > connection.retryAttempts) {
-      return { ...base, status: 'failed', nextAttemptAt: claimed.next_attempt_at, lastError: outcome.permanent ?? outcome.error };
+      update.status = 'failed';
+      update.lastError = outcome.permanent ?? outcome.error;
+      return update;
     }
-    const delay = Math.max(backoffMs(attempt, this.schedule), outcome.retryAfterMs ?? 0);
-    return { ...base, status: 'pending', nextAttemptAt: now + delay };
+    update.status = 'pending';
+    update.lastError = outcome.error;
+    update.nextAttemptAt = now + Math.max(backoffMs(attempt, this.schedule), outcome.retryAfterMs ?? 0);
+    return update;
   }
 
-  private async commit(results: Result[]): Promise<boolean[]> {
+  /** Commits one batch; true when it scheduled a retry. */
+  private async commit(results: Result[]): Promise<boolean> {
     const now = this.now();
     const updates: DeliveryUpdate[] = [];
     const attempts: NewAttempt[] = [];
@@ -106,8 +142,7 @@ export class ResultsWriter {
       return ids;
     }, { relaxed: true });
     this.record(results, updates, applied);
-    const retrying = new Set(updates.filter((u) => u.status === 'pending' && applied.has(u.id)).map((u) => u.id));
-    return results.map((r) => retrying.has(r.claimed.id));
+    return updates.some((u) => u.status === 'pending' && applied.has(u.id));
   }
 
   /** Per-connection counters behind the SendKit `stats` (final outcomes of connections that show them). */
@@ -155,7 +190,4 @@ export class ResultsWriter {
     }
   }
 
-  get idle(): boolean {
-    return this.#commits.idle;
-  }
 }

@@ -33,6 +33,16 @@ export class Connections {
     return this.db.selectFrom('connections').selectAll().where('id', 'in', ids).execute();
   }
 
+  /** What tells whether a cached, decrypted connection is still current. */
+  versions(ids: readonly number[]): Promise<Pick<ConnectionRow, 'id' | 'updated_at' | 'previous_secret_expires_at'>[]> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.db
+      .selectFrom('connections')
+      .select(['id', 'updated_at', 'previous_secret_expires_at'])
+      .where('id', 'in', ids)
+      .execute();
+  }
+
   byPublicId(organizationId: number, publicId: string): Promise<ConnectionRow | undefined> {
     return this.db
       .selectFrom('connections')

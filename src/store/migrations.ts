@@ -155,5 +155,23 @@ export function migrations(dialect: Dialect): MigrationProvider {
     },
   };
 
-  return { getMigrations: async () => ({ '0001_initial': initial }) };
+  /**
+   * The due index also carries `connection_id`: a claim reads it for every row it scans
+   * (to spread a batch over connections), and now finds it in the index alone. `id` comes
+   * before it so that deliveries due at the same moment stay in arrival order, interleaved
+   * across connections, rather than grouped by connection.
+   */
+  const dueWithConnection: Migration = {
+    async up(db: Db) {
+      await db.schema.dropIndex('deliveries_due').execute();
+      await db.schema
+        .createIndex('deliveries_due')
+        .on('deliveries')
+        .columns(['next_attempt_at', 'id', 'connection_id'])
+        .where(sql.ref('status'), '=', 'pending')
+        .execute();
+    },
+  };
+
+  return { getMigrations: async () => ({ '0001_initial': initial, '0002_due_with_connection': dueWithConnection }) };
 }

@@ -3,12 +3,13 @@ import { AccessTokens } from './access-tokens.js';
 import { ApiKeys } from './api-keys.js';
 import { Attempts } from './attempts.js';
 import { Connections } from './connections.js';
-import { type Dialect, SQLITE_DURABLE_SYNC } from './database.js';
+import type { Dialect } from './database.js';
 import { Deliveries } from './deliveries.js';
 import { Events } from './events.js';
 import { IdempotencyKeys } from './idempotency.js';
 import { OauthStates } from './oauth-states.js';
 import { Organizations } from './organizations.js';
+import { type RawSqlite, SQLITE_DURABLE_SYNC } from './raw-sqlite.js';
 import type { Database } from './schema.js';
 import { Subscriptions } from './subscriptions.js';
 
@@ -35,6 +36,8 @@ export class Store {
   constructor(
     readonly db: Executor,
     readonly dialect: Dialect,
+    /** SQLite: prepared statements for the delivery hot path. */
+    readonly raw?: RawSqlite,
   ) {
     this.organizations = new Organizations(db);
     this.apiKeys = new ApiKeys(db);
@@ -42,8 +45,8 @@ export class Store {
     this.connections = new Connections(db);
     this.subscriptions = new Subscriptions(db);
     this.events = new Events(db, dialect);
-    this.deliveries = new Deliveries(db, dialect);
-    this.attempts = new Attempts(db);
+    this.deliveries = new Deliveries(db, dialect, raw);
+    this.attempts = new Attempts(db, raw);
     this.oauthStates = new OauthStates(db);
     this.idempotencyKeys = new IdempotencyKeys(db);
   }
@@ -62,7 +65,7 @@ export class Store {
   transaction<T>(fn: (tx: Store) => Promise<T>, options: { relaxed?: boolean } = {}): Promise<T> {
     if (this.db.isTransaction) return fn(this);
     const db = this.db as Kysely<Database>;
-    const run = (trx: Transaction<Database>) => fn(new Store(trx, this.dialect));
+    const run = (trx: Transaction<Database>) => fn(new Store(trx, this.dialect, this.raw));
     if (!options.relaxed) return db.transaction().execute(run);
     if (this.dialect === 'postgres') {
       return db.transaction().execute(async (trx) => {

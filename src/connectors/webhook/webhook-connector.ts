@@ -1,6 +1,6 @@
 import { sendkitSignature, standardKey, standardSignature } from '../../security/signing.js';
 import { VERSION } from '../../version.js';
-import type { Connector, DeliveryJob, Outcome, StoredConfig } from '../connector.js';
+import type { Connector, DeliveryJob, Outcome, ResolvedConnection, StoredConfig } from '../connector.js';
 import { HttpFailure, type HttpClient } from '../http-client.js';
 import { DEFAULT_RETRY_ATTEMPTS, DEFAULT_TIMEOUT_MS, prepareWebhookConfig } from './config.js';
 
@@ -49,23 +49,7 @@ export class WebhookConnector implements Connector {
   /** Request headers, and the same with credentials redacted for the attempt log. */
   headers(job: DeliveryJob, timestamp: number): { send: Record<string, string>; log: Record<string, string> } {
     const { connection } = job;
-    const send: Record<string, string> = {
-      'content-type': 'application/json',
-      'user-agent': USER_AGENT,
-      ...(connection.config.extra_headers as Record<string, string>),
-    };
-    const log: Record<string, string> = { ...send };
-    const auth = connection.auth;
-    if (auth && connection.config.auth_type === 'bearer') {
-      send.authorization = `Bearer ${auth.token}`;
-      log.authorization = REDACTED;
-    } else if (auth && connection.config.auth_type === 'basic') {
-      send.authorization = `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
-      log.authorization = REDACTED;
-    } else if (auth && connection.config.auth_type === 'api_key') {
-      send[(auth.header_name as string).toLowerCase()] = auth.api_key as string;
-      log[(auth.header_name as string).toLowerCase()] = REDACTED;
-    }
+    const template = templateOf(connection);
     let signed: Record<string, string>;
     if (connection.signatureScheme === 'sendkit') {
       signed = {
@@ -73,46 +57,88 @@ export class WebhookConnector implements Connector {
         'x-webhook-signature': sendkitSignature(connection.signingSecrets[0] as string, job.body),
       };
     } else {
-      signed = {
-        'webhook-id': job.messageId,
-        'webhook-timestamp': String(timestamp),
-        'webhook-signature': connection.signingSecrets
-          .map((s) => standardSignature(keyOf(s), job.messageId, timestamp, job.body))
-          .join(' '),
-      };
+      const secrets = connection.signingSecrets;
+      let signature = standardSignature(keyOf(secrets[0] as string), job.messageId, timestamp, job.body);
+      for (let i = 1; i < secrets.length; i++) {
+        signature += ` ${standardSignature(keyOf(secrets[i] as string), job.messageId, timestamp, job.body)}`;
+      }
+      signed = { 'webhook-id': job.messageId, 'webhook-timestamp': String(timestamp), 'webhook-signature': signature };
     }
-    Object.assign(send, signed);
-    Object.assign(log, signed);
-    return { send, log };
+    return { send: Object.assign({}, template.send, signed), log: Object.assign({}, template.log, signed) };
   }
 
-  async deliver(job: DeliveryJob): Promise<Outcome> {
+  deliver(job: DeliveryJob): Promise<Outcome> {
     const startedAt = Date.now();
     const url = job.connection.config.url as string;
     const { send, log } = this.headers(job, Math.floor(startedAt / 1000));
-    const base = { url, requestHeaders: log, startedAt };
-    try {
-      const res = await this.http.send('POST', url, send, job.body, job.connection.timeoutMs);
-      const outcome: Outcome = {
-        ...base,
-        ok: res.status >= 200 && res.status < 300,
-        status: res.status,
-        body: res.body,
-        error: null,
-        durationMs: Date.now() - startedAt,
-      };
-      if (res.retryAfterMs !== undefined) outcome.retryAfterMs = res.retryAfterMs;
-      if (!outcome.ok) outcome.error = `endpoint answered ${res.status}`;
-      if (res.status === 410) {
-        outcome.permanent = 'endpoint answered 410 Gone';
-        outcome.deactivate = 'endpoint answered 410 Gone';
-      }
-      return outcome;
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      const outcome: Outcome = { ...base, ok: false, status: null, body: null, error: message, durationMs: Date.now() - startedAt };
-      if (error instanceof HttpFailure && error.blocked) outcome.permanent = message;
-      return outcome;
-    }
+    return this.http.send('POST', url, send, job.body, job.connection.timeoutMs).then(
+      (res): Outcome => {
+        const ok = res.status >= 200 && res.status < 300;
+        const outcome: Outcome = {
+          ok,
+          status: res.status,
+          body: res.body,
+          error: ok ? null : `endpoint answered ${res.status}`,
+          url,
+          requestHeaders: log,
+          startedAt,
+          durationMs: Date.now() - startedAt,
+        };
+        if (res.retryAfterMs !== undefined) outcome.retryAfterMs = res.retryAfterMs;
+        if (res.status === 410) {
+          outcome.permanent = 'endpoint answered 410 Gone';
+          outcome.deactivate = 'endpoint answered 410 Gone';
+        }
+        return outcome;
+      },
+      (error: unknown): Outcome => {
+        const message = error instanceof Error ? error.message : String(error);
+        const outcome: Outcome = {
+          ok: false,
+          status: null,
+          body: null,
+          error: message,
+          url,
+          requestHeaders: log,
+          startedAt,
+          durationMs: Date.now() - startedAt,
+        };
+        if (error instanceof HttpFailure && error.blocked) outcome.permanent = message;
+        return outcome;
+      },
+    );
   }
+}
+
+/** The headers every request of one connection (version) shares, built once. */
+interface HeaderTemplate {
+  send: Record<string, string>;
+  log: Record<string, string>;
+}
+
+const templates = new WeakMap<ResolvedConnection, HeaderTemplate>();
+
+function templateOf(connection: ResolvedConnection): HeaderTemplate {
+  let template = templates.get(connection);
+  if (template) return template;
+  const send: Record<string, string> = {
+    'content-type': 'application/json',
+    'user-agent': USER_AGENT,
+    ...(connection.config.extra_headers as Record<string, string>),
+  };
+  const log: Record<string, string> = { ...send };
+  const auth = connection.auth;
+  if (auth && connection.config.auth_type === 'bearer') {
+    send.authorization = `Bearer ${auth.token}`;
+    log.authorization = REDACTED;
+  } else if (auth && connection.config.auth_type === 'basic') {
+    send.authorization = `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
+    log.authorization = REDACTED;
+  } else if (auth && connection.config.auth_type === 'api_key') {
+    send[(auth.header_name as string).toLowerCase()] = auth.api_key as string;
+    log[(auth.header_name as string).toLowerCase()] = REDACTED;
+  }
+  template = { send, log };
+  templates.set(connection, template);
+  return template;
 }
