@@ -58,7 +58,7 @@ export async function createHerald(
 ): Promise<Herald> {
   const database = openDatabase(config.databaseUrl, config.databaseSchema);
   await migrate(database, config.databaseSchema);
-  const store = new Store(database.db, database.dialect, database.raw);
+  const store = new Store(database.db, database.dialect, database.raw, database.queue);
   const secretKey = loadSecretKey(config.secretKey, config.dataDir);
   const sealer = new Sealer(secretKey);
   const catalog = new EventTypeCatalog(config.eventTypesFile);
@@ -115,6 +115,7 @@ export async function createHerald(
       await dispatcher?.stop(10_000);
       await wakeup.close();
       await http.destroy();
+      await database.queue?.close();
       await database.db.destroy();
     },
   };

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Outcome, ResolvedConnection } from '../connectors/connector.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ClaimedDelivery, DeliveryUpdate } from '../store/deliveries.js';
-import type { NewAttempt } from '../store/schema.js';
+import type { ResultBatch } from '../store/queue.js';
 import { attemptRow } from './attempt-row.js';
 import type { Store } from '../store/store.js';
 import { backoffMs } from './backoff.js';
@@ -94,29 +94,28 @@ export class ResultsWriter {
   /** Commits one batch; true when it scheduled a retry. */
   private async commit(results: Result[]): Promise<boolean> {
     const now = this.now();
-    const updates: DeliveryUpdate[] = [];
-    const attempts: NewAttempt[] = [];
-    const released = new Map<number, number[]>();
-    const deactivate = new Map<number, string>();
+    const batch: ResultBatch = { now, attempts: [], updates: [], released: [], deactivate: [] };
     for (const r of results) {
+      const { claimed } = r;
       if (r.kind === 'released') {
-        const ids = released.get(r.claimed.next_attempt_at) ?? [];
-        ids.push(r.claimed.id);
-        released.set(r.claimed.next_attempt_at, ids);
+        batch.released.push({ id: claimed.id, lease: claimed.next_attempt_at });
       } else if (r.kind === 'skipped') {
-        updates.push({
-          id: r.claimed.id,
-          lease: r.claimed.next_attempt_at,
+        batch.updates.push({
+          id: claimed.id,
+          lease: claimed.next_attempt_at,
           status: 'failed',
-          nextAttemptAt: r.claimed.next_attempt_at,
+          nextAttemptAt: claimed.next_attempt_at,
           lastStatus: null,
           lastError: r.reason,
           attempted: false,
+          connectionId: claimed.connection_id,
+          tracksStats: false,
         });
       } else {
-        const { claimed, outcome, connection } = r;
-        updates.push(this.decide(claimed, connection, outcome, now));
-        attempts.push(
+        const { outcome, connection } = r;
+        const update = this.decide(claimed, connection, outcome, now);
+        batch.updates.push(Object.assign(update, { connectionId: claimed.connection_id, tracksStats: connection.tracksStats }));
+        batch.attempts.push(
           attemptRow(
             outcome,
             {
@@ -128,41 +127,12 @@ export class ResultsWriter {
             claimed.attempt_count + 1,
           ),
         );
-        if (outcome.deactivate) deactivate.set(claimed.connection_id, outcome.deactivate);
+        if (outcome.deactivate) batch.deactivate.push({ connectionId: claimed.connection_id, reason: outcome.deactivate });
       }
     }
-    const applied = await this.store.transaction(async (tx) => {
-      await tx.attempts.insertMany(attempts);
-      const ids = new Set(await tx.deliveries.apply(updates, now));
-      for (const [lease, ids] of released) await tx.deliveries.release(ids, lease, now);
-      for (const [connectionId, reason] of deactivate) {
-        await tx.subscriptions.deactivateForConnection(connectionId, reason, now);
-      }
-      await this.addStats(tx, updates, ids, results, now);
-      return ids;
-    }, { relaxed: true });
-    this.record(results, updates, applied);
-    return updates.some((u) => u.status === 'pending' && applied.has(u.id));
-  }
-
-  /** Per-connection counters behind the SendKit `stats` (final outcomes of connections that show them). */
-  private async addStats(tx: Store, updates: DeliveryUpdate[], applied: Set<number>, results: Result[], now: number) {
-    const byConnection = new Map<number, { delivered: number; failed: number }>();
-    const connectionOf = new Map(results.map((r) => [r.claimed.id, r.claimed.connection_id]));
-    const tracked = new Set(
-      results.flatMap((r) => (r.kind === 'attempted' && r.connection.tracksStats ? [r.claimed.id] : [])),
-    );
-    for (const u of updates) {
-      if (!applied.has(u.id) || u.status === 'pending' || !tracked.has(u.id)) continue;
-      const connectionId = connectionOf.get(u.id) as number;
-      const stats = byConnection.get(connectionId) ?? { delivered: 0, failed: 0 };
-      if (u.status === 'succeeded') stats.delivered++;
-      else stats.failed++;
-      byConnection.set(connectionId, stats);
-    }
-    for (const [connectionId, s] of byConnection) {
-      await tx.connections.addStats(connectionId, s.delivered, s.failed, s.delivered > 0 ? now : null);
-    }
+    const applied = new Set(await this.store.recordResults(batch));
+    this.record(results, batch.updates, applied);
+    return batch.updates.some((u) => u.status === 'pending' && applied.has(u.id));
   }
 
   private record(results: Result[], updates: DeliveryUpdate[], applied: Set<number>): void {

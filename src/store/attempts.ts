@@ -1,10 +1,7 @@
 import type { AttemptRow, NewAttempt } from './schema.js';
 import type { RawSqlite } from './raw-sqlite.js';
+import { insertAttempts } from './sqlite-queue.js';
 import type { Executor } from './store.js';
-
-const SQLITE_INSERT = `insert into attempts (organization_id, delivery_id, subscription_id, connection_id, number,
-  is_test, started_at, duration_ms, url, request_headers, response_status, response_body, error)
-  values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
 export class Attempts {
   constructor(
@@ -15,27 +12,7 @@ export class Attempts {
   async insertMany(rows: NewAttempt[]): Promise<void> {
     const raw = this.raw;
     if (raw) {
-      // Every result batch writes these: a prepared single-row insert per attempt (see RawSqlite).
-      return raw.exclusive(this.db, () => {
-        const insert = raw.statement(SQLITE_INSERT);
-        for (const r of rows) {
-          insert.run(
-            r.organization_id,
-            r.delivery_id ?? null,
-            r.subscription_id,
-            r.connection_id,
-            r.number,
-            r.is_test,
-            r.started_at,
-            r.duration_ms,
-            r.url,
-            r.request_headers,
-            r.response_status ?? null,
-            r.response_body ?? null,
-            r.error ?? null,
-          );
-        }
-      });
+      return raw.exclusive(this.db, () => insertAttempts(raw, rows));
     }
     for (let i = 0; i < rows.length; i += 2000) {
       await this.db

@@ -1,14 +1,12 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import { migrations } from './migrations.js';
 import { RawSqlite, SQLITE_DURABLE_SYNC } from './raw-sqlite.js';
+import { openSqliteHandle } from './sqlite-handle.js';
+import { type SqliteQueue, sqliteQueue } from './sqlite-queue-client.js';
 import type { Database } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
-
 
 export interface OpenedDatabase {
   db: Kysely<Database>;
@@ -17,6 +15,8 @@ export interface OpenedDatabase {
   pgConfig?: pg.ClientConfig;
   /** SQLite only: the handle for the delivery hot path's prepared statements. */
   raw?: RawSqlite;
+  /** SQLite only: claims and result batches, off the main thread. */
+  queue?: SqliteQueue;
 }
 
 // int8 (counts, ids, epoch-ms times) as numbers: every value Herald keeps fits in 2^53.
@@ -32,21 +32,13 @@ export function openDatabase(url: string, schema?: string): OpenedDatabase {
     return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), dialect: 'postgres', pgConfig };
   }
   const file = url.replace(/^sqlite:/, '');
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-  const sqlite = new SQLite(file);
-  sqlite.pragma('journal_mode = WAL');
-  // FULL: an acknowledged event survives even a power cut; commits are grouped, so the
-  // fsync is paid per batch, not per event.
-  sqlite.pragma(`synchronous = ${SQLITE_DURABLE_SYNC}`);
-  sqlite.pragma('foreign_keys = ON');
-  sqlite.pragma('busy_timeout = 10000');
-  // 64 MiB of page cache instead of 2: the queue's indexes stay in memory under load.
-  sqlite.pragma('cache_size = -65536');
-  const raw = new RawSqlite(sqlite);
+  const raw = new RawSqlite(openSqliteHandle(file, SQLITE_DURABLE_SYNC));
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw.kyselyDatabase() }) });
   return {
-    db: new Kysely<Database>({ dialect: new SqliteDialect({ database: raw.kyselyDatabase() }) }),
+    db,
     dialect: 'sqlite',
     raw,
+    queue: sqliteQueue(file, raw, db),
   };
 }
 

@@ -2,6 +2,9 @@ import { type Insertable, sql } from 'kysely';
 import { chunkSize } from './events.js';
 import type { Dialect } from './database.js';
 import type { RawSqlite } from './raw-sqlite.js';
+import type { SqliteQueue } from './sqlite-queue-client.js';
+import type { ClaimedDelivery, DeliveryUpdate } from './queue.js';
+import { insertDeliveries } from './sqlite-queue.js';
 import type { DeliveriesTable, DeliveryRow, DeliveryStatus } from './schema.js';
 import type { Executor } from './store.js';
 
@@ -18,72 +21,20 @@ export interface DeliveryFilter {
   eventId?: number;
 }
 
-export type ClaimedDelivery = Pick<
-  DeliveryRow,
-  'id' | 'organization_id' | 'event_id' | 'subscription_id' | 'connection_id' | 'attempt_count' | 'next_attempt_at'
->;
-
-/** What one attempt did to its delivery, as the results writer applies it. */
-export interface DeliveryUpdate {
-  id: number;
-  /** The lease this worker claimed with; a stale worker's result no longer matches. */
-  lease: number;
-  status: DeliveryStatus;
-  nextAttemptAt: number;
-  lastStatus: number | null;
-  lastError: string | null;
-  /** False when no request was made (e.g. the subscription was paused meanwhile). */
-  attempted: boolean;
-}
-
-const CLAIMED_COLUMNS = 'id, organization_id, event_id, subscription_id, connection_id, attempt_count, next_attempt_at';
-
-/** SQLite's claim reads candidates from the due index alone (see migration 0002)… */
-const SQLITE_DUE = `select id, connection_id from deliveries
-  where status = 'pending' and next_attempt_at <= ? and connection_id not in (select value from json_each(?))
-  order by next_attempt_at, id limit ?`;
-
-/** …and leases the ones it picks in one statement, each only if still due (another worker may have it). */
-const SQLITE_LEASE = `update deliveries set next_attempt_at = ?
-  where id in (select value from json_each(?)) and status = 'pending' and next_attempt_at <= ?
-  returning ${CLAIMED_COLUMNS}`;
-
-const SQLITE_INSERT = `insert into deliveries (organization_id, event_id, subscription_id, connection_id, status,
-  attempt_count, next_attempt_at, last_status, last_error, created_at, updated_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
-
-const SQLITE_APPLY = `update deliveries set status = ?, attempt_count = attempt_count + ?, next_attempt_at = ?,
-  last_status = ?, last_error = ?, updated_at = ? where id = ? and next_attempt_at = ? and status = 'pending'`;
-
-const SQLITE_RELEASE = `update deliveries set next_attempt_at = ? where id = ? and next_attempt_at = ? and status = 'pending'`;
+export type { ClaimedDelivery, DeliveryUpdate } from './queue.js';
 
 export class Deliveries {
   constructor(
     private readonly db: Executor,
     private readonly dialect: Dialect,
     private readonly raw?: RawSqlite,
+    private readonly queue?: SqliteQueue,
   ) {}
 
   async insertMany(rows: Insertable<DeliveriesTable>[]): Promise<void> {
     const raw = this.raw;
     if (raw) {
-      return raw.exclusive(this.db, () => {
-        const insert = raw.statement(SQLITE_INSERT);
-        for (const r of rows) {
-          insert.run(
-            r.organization_id,
-            r.event_id,
-            r.subscription_id,
-            r.connection_id,
-            r.status,
-            r.attempt_count,
-            r.next_attempt_at,
-            r.last_status ?? null,
-            r.last_error ?? null,
-            r.created_at,
-            r.updated_at,
-          );
-        }
-      });
+      return raw.exclusive(this.db, () => insertDeliveries(raw, rows));
     }
     const size = chunkSize(this.dialect, 11);
     for (let i = 0; i < rows.length; i += size) {
@@ -109,27 +60,7 @@ export class Deliveries {
     exclude: readonly number[],
   ): Promise<ClaimedDelivery[]> {
     const scan = Math.min(limit * 4, 20_000);
-    const raw = this.raw;
-    if (raw) {
-      // Spreading the batch over connections in JS costs ~5 µs per row here; the window
-      // function that does it on PostgreSQL costs SQLite ~15–20 µs per claimed row.
-      return raw.relaxedTransaction(this.db, () => {
-        const due = raw.statement(SQLITE_DUE).raw(true).all(now, JSON.stringify(exclude), scan) as [number, number][];
-        const perConnectionCount = new Map<number, number>();
-        const picked: number[] = [];
-        for (const [id, connectionId] of due) {
-          const count = perConnectionCount.get(connectionId) ?? 0;
-          if (count >= perConnection) continue;
-          perConnectionCount.set(connectionId, count + 1);
-          picked.push(id);
-          if (picked.length >= limit) break;
-        }
-        if (picked.length === 0) return [];
-        const claimed = raw.statement(SQLITE_LEASE).all(leaseUntil, JSON.stringify(picked), now) as ClaimedDelivery[];
-        // RETURNING comes in no particular order: back to arrival order.
-        return claimed.sort((a, b) => a.id - b.id);
-      });
-    }
+    if (this.queue) return this.queue.claim({ now, leaseUntil, limit, perConnection, scan, exclude });
     const db = this.db;
     let scanned = db
       .selectFrom('deliveries')
@@ -194,27 +125,6 @@ export class Deliveries {
    */
   async apply(updates: readonly DeliveryUpdate[], now: number): Promise<number[]> {
     const applied: number[] = [];
-    const raw = this.raw;
-    if (raw) {
-      // One prepared statement per row: cheaper here than any batched form SQLite offers.
-      return raw.exclusive(this.db, () => {
-        const update = raw.statement(SQLITE_APPLY);
-        for (const u of updates) {
-          const { changes } = update.run(
-            u.status,
-            u.attempted ? 1 : 0,
-            u.nextAttemptAt,
-            u.lastStatus,
-            u.lastError,
-            now,
-            u.id,
-            u.lease,
-          );
-          if (changes === 1) applied.push(u.id);
-        }
-        return applied;
-      });
-    }
     const groups = new Map<string, DeliveryUpdate[]>();
     for (const u of updates) {
       if (u.status === 'succeeded' && u.attempted) {
@@ -323,13 +233,6 @@ export class Deliveries {
   /** Gives leased deliveries back unattempted (a worker stopping, or holding more than it can send). */
   async release(ids: readonly number[], lease: number, now: number): Promise<void> {
     if (ids.length === 0) return;
-    const raw = this.raw;
-    if (raw) {
-      return raw.exclusive(this.db, () => {
-        const release = raw.statement(SQLITE_RELEASE);
-        for (const id of ids) release.run(now, id, lease);
-      });
-    }
     await this.db
       .updateTable('deliveries')
       .set({ next_attempt_at: now })

@@ -3,7 +3,7 @@ import type { SqliteDatabase } from 'kysely';
 import type { Executor } from './store.js';
 
 /** FULL: an acknowledged event survives even a power cut (commits are grouped, so rarely paid). */
-export const SQLITE_DURABLE_SYNC = 'full';
+export const SQLITE_DURABLE_SYNC = 'full' as const;
 
 /**
  * The better-sqlite3 handle under Kysely, for the delivery hot path: claims, results and

@@ -10,6 +10,8 @@ import { IdempotencyKeys } from './idempotency.js';
 import { OauthStates } from './oauth-states.js';
 import { Organizations } from './organizations.js';
 import { type RawSqlite, SQLITE_DURABLE_SYNC } from './raw-sqlite.js';
+import type { SqliteQueue } from './sqlite-queue-client.js';
+import { type ResultBatch, finalCounts } from './queue.js';
 import type { Database } from './schema.js';
 import { Subscriptions } from './subscriptions.js';
 
@@ -38,6 +40,8 @@ export class Store {
     readonly dialect: Dialect,
     /** SQLite: prepared statements for the delivery hot path. */
     readonly raw?: RawSqlite,
+    /** SQLite: claims and result batches, off the main thread. */
+    readonly queue?: SqliteQueue,
   ) {
     this.organizations = new Organizations(db);
     this.apiKeys = new ApiKeys(db);
@@ -45,7 +49,7 @@ export class Store {
     this.connections = new Connections(db);
     this.subscriptions = new Subscriptions(db);
     this.events = new Events(db, dialect);
-    this.deliveries = new Deliveries(db, dialect, raw);
+    this.deliveries = new Deliveries(db, dialect, raw, queue);
     this.attempts = new Attempts(db, raw);
     this.oauthStates = new OauthStates(db);
     this.idempotencyKeys = new IdempotencyKeys(db);
@@ -65,7 +69,7 @@ export class Store {
   transaction<T>(fn: (tx: Store) => Promise<T>, options: { relaxed?: boolean } = {}): Promise<T> {
     if (this.db.isTransaction) return fn(this);
     const db = this.db as Kysely<Database>;
-    const run = (trx: Transaction<Database>) => fn(new Store(trx, this.dialect, this.raw));
+    const run = (trx: Transaction<Database>) => fn(new Store(trx, this.dialect, this.raw, this.queue));
     if (!options.relaxed) return db.transaction().execute(run);
     if (this.dialect === 'postgres') {
       return db.transaction().execute(async (trx) => {
@@ -82,5 +86,30 @@ export class Store {
         await sql.raw(`pragma synchronous = ${SQLITE_DURABLE_SYNC}`).execute(connection);
       }
     });
+  }
+
+  /**
+   * Writes one batch of delivery results in one relaxed transaction (see `transaction`) and
+   * returns the ids of the deliveries whose lease still held.
+   */
+  recordResults(batch: ResultBatch): Promise<number[]> {
+    if (this.queue) return this.queue.record(batch);
+    return this.transaction(
+      async (tx) => {
+        await tx.attempts.insertMany(batch.attempts);
+        const applied = new Set(await tx.deliveries.apply(batch.updates, batch.now));
+        const released = new Map<number, number[]>();
+        for (const r of batch.released) released.set(r.lease, [...(released.get(r.lease) ?? []), r.id]);
+        for (const [lease, ids] of released) await tx.deliveries.release(ids, lease, batch.now);
+        for (const d of batch.deactivate) {
+          await tx.subscriptions.deactivateForConnection(d.connectionId, d.reason, batch.now);
+        }
+        for (const [connectionId, c] of finalCounts(batch, applied)) {
+          await tx.connections.addStats(connectionId, c.delivered, c.failed, c.delivered > 0 ? batch.now : null);
+        }
+        return [...applied];
+      },
+      { relaxed: true },
+    );
   }
 }

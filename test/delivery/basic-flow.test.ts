@@ -52,3 +52,42 @@ describe.each(DATABASES)('delivery on %s', (kind) => {
     expect(() => wh.verify(got!.body, got!.headers as Record<string, string>)).not.toThrow();
   });
 });
+
+// An in-memory database lives on one connection: claims and results run inline instead of
+// on the queue thread. The same delivery, end to end, with its record.
+describe('delivery on an in-memory SQLite database', () => {
+  let h: TestHerald;
+  let receiver: Receiver;
+  beforeAll(async () => {
+    h = await startHerald('sqlite', { HERALD_DATABASE_URL: 'sqlite::memory:' });
+    receiver = await startReceiver();
+  });
+  afterAll(async () => {
+    await h.close();
+    await receiver.close();
+  });
+
+  it('delivers and records the attempt', async () => {
+    const org = await h.createOrg();
+    const conn = await h.request('POST', '/api/v3/event-subscriptions/connections', {
+      auth: org,
+      body: { type: 'webhook', configuration: { url: receiver.url, auth_type: 'none' } },
+    });
+    await h.request('POST', '/api/v3/event-subscriptions/subscriptions', {
+      auth: org,
+      body: { connection_id: conn.body.data.id, event_type: 'parcels.event.created' },
+    });
+    const event = parcelEvent();
+    expect((await h.request('POST', '/api/v3/event-subscriptions/events', { auth: org, body: event })).status).toBe(202);
+    const [got] = await receiver.waitFor(1);
+    expect(JSON.parse(got!.body)).toEqual(event);
+    let deliveries: any;
+    for (let i = 0; i < 50; i++) {
+      deliveries = await h.request('GET', '/api/v3/event-subscriptions/deliveries', { auth: org });
+      if (deliveries.body.data[0]?.status === 'succeeded') break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(deliveries.body.data).toHaveLength(1);
+    expect(deliveries.body.data[0].status).toBe('succeeded');
+  });
+});

@@ -1,0 +1,56 @@
+import type { DeliveryRow, DeliveryStatus, NewAttempt } from './schema.js';
+
+/**
+ * The delivery queue's vocabulary, the same on both dialects: what a claim asks for and
+ * returns, and what one batch of results writes (store.ts `recordResults`).
+ */
+
+export type ClaimedDelivery = Pick<
+  DeliveryRow,
+  'id' | 'organization_id' | 'event_id' | 'subscription_id' | 'connection_id' | 'attempt_count' | 'next_attempt_at'
+>;
+
+/** What one attempt did to its delivery, as the results writer applies it. */
+export interface DeliveryUpdate {
+  id: number;
+  /** The lease this worker claimed with; a stale worker's result no longer matches. */
+  lease: number;
+  status: DeliveryStatus;
+  nextAttemptAt: number;
+  lastStatus: number | null;
+  lastError: string | null;
+  /** False when no request was made (e.g. the subscription was paused meanwhile). */
+  attempted: boolean;
+}
+
+export interface ClaimRequest {
+  now: number;
+  leaseUntil: number;
+  limit: number;
+  perConnection: number;
+  /** How many of the earliest due rows to look at. */
+  scan: number;
+  exclude: readonly number[];
+}
+
+/** One batch of results, written in one transaction. */
+export interface ResultBatch {
+  now: number;
+  attempts: NewAttempt[];
+  updates: Array<DeliveryUpdate & { connectionId: number; tracksStats: boolean }>;
+  released: Array<{ id: number; lease: number }>;
+  deactivate: Array<{ connectionId: number; reason: string }>;
+}
+
+/** Per connection that keeps counters: how many deliveries of the batch finished, and how. */
+export function finalCounts(batch: ResultBatch, applied: Set<number>): Map<number, { delivered: number; failed: number }> {
+  const counts = new Map<number, { delivered: number; failed: number }>();
+  for (const u of batch.updates) {
+    if (!u.tracksStats || u.status === 'pending' || !applied.has(u.id)) continue;
+    const c = counts.get(u.connectionId) ?? { delivered: 0, failed: 0 };
+    if (u.status === 'succeeded') c.delivered++;
+    else c.failed++;
+    counts.set(u.connectionId, c);
+  }
+  return counts;
+}

@@ -1,0 +1,101 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Kysely } from 'kysely';
+import type { RawSqlite } from './raw-sqlite.js';
+import type { Database } from './schema.js';
+import type { QueueReply, QueueRequest } from './sqlite-queue-thread.js';
+import type { ClaimRequest, ClaimedDelivery, ResultBatch } from './queue.js';
+import { claimDue, recordResults } from './sqlite-queue.js';
+
+/** Claims and result batches on SQLite: on the queue thread for a file, inline for `:memory:`. */
+export interface SqliteQueue {
+  claim(request: ClaimRequest): Promise<ClaimedDelivery[]>;
+  record(batch: ResultBatch): Promise<number[]>;
+  close(): Promise<void>;
+}
+
+export function sqliteQueue(file: string, raw: RawSqlite, db: Kysely<Database>): SqliteQueue {
+  // An in-memory database exists on its own connection only.
+  return file === ':memory:' ? new InlineQueue(raw, db) : new ThreadQueue(file);
+}
+
+/**
+ * The thread's script. Run from source (the tests run TypeScript in-process), the compiled
+ * script of the same tree stands in: `npm test` builds before it runs.
+ */
+function threadScript(): URL {
+  const own = new URL('./sqlite-queue-thread.js', import.meta.url);
+  if (!import.meta.url.endsWith('.ts')) return own;
+  const built = new URL('../../dist/store/sqlite-queue-thread.js', import.meta.url);
+  if (!existsSync(fileURLToPath(built))) throw new Error(`${fileURLToPath(built)} is missing: run npm run build`);
+  return built;
+}
+
+/** Started on first use, so processes that only serve the API never start it. */
+class ThreadQueue implements SqliteQueue {
+  #worker: Worker | undefined;
+  #next = 1;
+  readonly #pending = new Map<number, { resolve: (value: never) => void; reject: (error: Error) => void }>();
+
+  constructor(private readonly file: string) {}
+
+  claim(request: ClaimRequest): Promise<ClaimedDelivery[]> {
+    return this.#call({ id: this.#next++, op: 'claim', args: request });
+  }
+
+  record(batch: ResultBatch): Promise<number[]> {
+    return this.#call({ id: this.#next++, op: 'record', args: batch });
+  }
+
+  #call<T>(request: QueueRequest): Promise<T> {
+    const worker = this.#worker ?? this.#start();
+    return new Promise<T>((resolve, reject) => {
+      this.#pending.set(request.id, { resolve: resolve as (value: never) => void, reject });
+      worker.postMessage(request);
+    });
+  }
+
+  #start(): Worker {
+    const worker = new Worker(threadScript(), { workerData: { file: this.file } });
+    worker.on('message', (reply: QueueReply) => {
+      const call = this.#pending.get(reply.id);
+      if (!call) return;
+      this.#pending.delete(reply.id);
+      if ('error' in reply) call.reject(new Error(reply.error));
+      else call.resolve(reply.result as never);
+    });
+    const fail = (error: Error) => {
+      this.#worker = undefined;
+      for (const call of this.#pending.values()) call.reject(error);
+      this.#pending.clear();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`the SQLite queue thread exited (${code})`)));
+    this.#worker = worker;
+    return worker;
+  }
+
+  async close(): Promise<void> {
+    const worker = this.#worker;
+    this.#worker = undefined;
+    if (worker) await worker.terminate();
+  }
+}
+
+class InlineQueue implements SqliteQueue {
+  constructor(
+    private readonly raw: RawSqlite,
+    private readonly db: Kysely<Database>,
+  ) {}
+
+  claim(request: ClaimRequest): Promise<ClaimedDelivery[]> {
+    return this.raw.relaxedTransaction(this.db, () => claimDue(this.raw, request));
+  }
+
+  record(batch: ResultBatch): Promise<number[]> {
+    return this.raw.relaxedTransaction(this.db, () => recordResults(this.raw, batch));
+  }
+
+  async close(): Promise<void> {}
+}
