@@ -5,6 +5,16 @@ import type { Executor } from './store.js';
 /** FULL: an acknowledged event survives even a power cut (commits are grouped, so rarely paid). */
 export const SQLITE_DURABLE_SYNC = 'full' as const;
 
+/** How long a statement outside a transaction waits for the other connection's lock. */
+export const BUSY_TIMEOUT_MS = 10_000;
+
+/** The other connection holds the write lock: try the transaction again shortly. */
+export class BeginBusy extends Error {
+  constructor() {
+    super('SQLITE_BUSY at BEGIN IMMEDIATE');
+  }
+}
+
 /**
  * The better-sqlite3 handle under Kysely, for the delivery hot path: claims, results and
  * fan-out inserts run as prepared statements, bound and stepped directly. Building a query
@@ -37,9 +47,41 @@ export class RawSqlite {
     return statement;
   }
 
-  /** Kysely's view of the same handle, sharing the statement cache. */
+  /**
+   * Kysely's view of the same handle, sharing the statement cache. Its transactions begin
+   * IMMEDIATE: the queue thread writes through a second connection, and a deferred
+   * transaction that read first and writes second fails at once (SQLITE_BUSY, no waiting)
+   * when the other connection committed in between; an immediate one waits its turn.
+   */
   kyselyDatabase(): SqliteDatabase {
-    return { prepare: (text: string) => this.statement(text), close: () => this.handle.close() };
+    return {
+      prepare: (text: string) => (text === 'begin' ? this.#beginWithoutWaiting() : this.statement(text)),
+      close: () => this.handle.close(),
+    };
+  }
+
+  /**
+   * BEGIN IMMEDIATE that fails at once with BeginBusy instead of blocking the event loop in
+   * SQLite's busy handler (it sleeps 1, 2, 5, 10… ms); `Store.transaction` retries it
+   * after yielding. Nothing has run yet when BEGIN fails, so a retry repeats nothing.
+   */
+  #beginWithoutWaiting(): SQLite.Statement {
+    const begin = this.statement('begin immediate');
+    const handle = this.handle;
+    return {
+      reader: false,
+      run(...params: unknown[]) {
+        handle.pragma('busy_timeout = 0');
+        try {
+          return begin.run(...params);
+        } catch (error) {
+          if ((error as { code?: string }).code === 'SQLITE_BUSY') throw new BeginBusy();
+          throw error;
+        } finally {
+          handle.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+        }
+      },
+    } as unknown as SQLite.Statement;
   }
 
   /**

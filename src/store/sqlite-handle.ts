@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
+import { BUSY_TIMEOUT_MS } from './raw-sqlite.js';
 
 /**
  * Opens a SQLite file as Herald uses it. `synchronous`: FULL on the main connection (an
@@ -14,11 +15,11 @@ export function openSqliteHandle(file: string, synchronous: 'full' | 'normal'): 
   sqlite.pragma(`synchronous = ${synchronous}`);
   sqlite.pragma('foreign_keys = ON');
   // Two connections write (the main thread and the queue thread): one waits for the other.
-  sqlite.pragma('busy_timeout = 10000');
+  sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   // 64 MiB of page cache instead of 2: the queue's indexes stay in memory under load.
   sqlite.pragma('cache_size = -65536');
   // Checkpoint every ~40 MB of WAL instead of ~4 MB: hot index pages are copied back once
   // per checkpoint however often they changed in between.
-  sqlite.pragma('wal_autocheckpoint = 10000');
+  sqlite.pragma('wal_autocheckpoint = 1000');
   return sqlite;
 }

@@ -9,7 +9,7 @@ import { Events } from './events.js';
 import { IdempotencyKeys } from './idempotency.js';
 import { OauthStates } from './oauth-states.js';
 import { Organizations } from './organizations.js';
-import { type RawSqlite, SQLITE_DURABLE_SYNC } from './raw-sqlite.js';
+import { BUSY_TIMEOUT_MS, BeginBusy, type RawSqlite, SQLITE_DURABLE_SYNC } from './raw-sqlite.js';
 import type { SqliteQueue } from './sqlite-queue-client.js';
 import { type ResultBatch, finalCounts } from './queue.js';
 import type { Database } from './schema.js';
@@ -68,6 +68,11 @@ export class Store {
    */
   transaction<T>(fn: (tx: Store) => Promise<T>, options: { relaxed?: boolean } = {}): Promise<T> {
     if (this.db.isTransaction) return fn(this);
+    if (this.dialect === 'sqlite') return retryWhileBusy(() => this.#transaction(fn, options));
+    return this.#transaction(fn, options);
+  }
+
+  #transaction<T>(fn: (tx: Store) => Promise<T>, options: { relaxed?: boolean }): Promise<T> {
     const db = this.db as Kysely<Database>;
     const run = (trx: Transaction<Database>) => fn(new Store(trx, this.dialect, this.raw, this.queue));
     if (!options.relaxed) return db.transaction().execute(run);
@@ -111,5 +116,21 @@ export class Store {
       },
       { relaxed: true },
     );
+  }
+}
+
+/**
+ * SQLite: the queue thread's connection held the write lock at BEGIN. Wait a millisecond
+ * without blocking the event loop and try again (its transactions last milliseconds).
+ */
+async function retryWhileBusy<T>(attempt: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + BUSY_TIMEOUT_MS;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (!(error instanceof BeginBusy) || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
   }
 }
