@@ -199,7 +199,8 @@ export class Dispatcher {
       store.subscriptions.byIds(subscriptionIds),
       store.events.byIds(missingEvents),
     ]);
-    if (this.#events.size > 20_000) this.#events.clear();
+    // Bounded: a backlog of many events must not become resident memory.
+    if (this.#events.size > 5_000) this.#events.clear();
     for (const e of eventRows) {
       this.#events.set(e.id, {
         eventType: e.event_type,

@@ -32,7 +32,7 @@ export function openDatabase(url: string, schema?: string): OpenedDatabase {
     return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), dialect: 'postgres', pgConfig };
   }
   const file = url.replace(/^sqlite:/, '');
-  const raw = new RawSqlite(openSqliteHandle(file, SQLITE_DURABLE_SYNC));
+  const raw = new RawSqlite(openSqliteHandle(file, SQLITE_DURABLE_SYNC, 8));
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw.kyselyDatabase() }) });
   return {
     db,

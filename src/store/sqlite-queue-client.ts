@@ -57,7 +57,12 @@ class ThreadQueue implements SqliteQueue {
   }
 
   #start(): Worker {
-    const worker = new Worker(threadScript(), { workerData: { file: this.file } });
+    // The thread holds one batch at a time: a small heap keeps V8 from growing it (and the
+    // process's resident memory) just because memory is there.
+    const worker = new Worker(threadScript(), {
+      workerData: { file: this.file },
+      resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 8 },
+    });
     worker.on('message', (reply: QueueReply) => {
       const call = this.#pending.get(reply.id);
       if (!call) return;

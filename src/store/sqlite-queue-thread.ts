@@ -13,7 +13,7 @@ import { claimDue, recordResults } from './sqlite-queue.js';
  * commits with synchronous=NORMAL.
  */
 const { file } = workerData as { file: string };
-const raw = new RawSqlite(openSqliteHandle(file, 'normal'));
+const raw = new RawSqlite(openSqliteHandle(file, 'normal', 16));
 // SQLite's own busy handler sleeps 1, 2, 5, 10, 15, 20… ms between tries: while the main
 // thread commits ingest batches back to back, a claim would starve for tens or hundreds of
 // milliseconds for a lock that frees within one. This thread may block, so it retries
