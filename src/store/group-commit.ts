@@ -7,16 +7,9 @@ export class GroupCommit<In, Out> {
   #queue: Array<{ item: In; resolve: (out: Out) => void; reject: (error: unknown) => void }> = [];
   #running = false;
 
-  /**
-   * `lingerMs` > 0 waits that long before each commit unless `maxBatch` items are already
-   * waiting. better-sqlite3 runs synchronously, so nothing queues up *during* a commit and
-   * group commit alone would degrade to one item per transaction; a short linger trades a
-   * few milliseconds for batches where latency matters less than throughput.
-   */
   constructor(
     private readonly commit: (items: In[]) => Promise<Array<Out | Error>>,
     private readonly maxBatch = 1000,
-    private readonly lingerMs = 0,
   ) {}
 
   submit(item: In): Promise<Out> {
@@ -30,13 +23,10 @@ export class GroupCommit<In, Out> {
     this.#running = true;
     try {
       while (this.#queue.length > 0) {
-        if (this.lingerMs > 0 && this.#queue.length < this.maxBatch) {
-          await new Promise((resolve) => setTimeout(resolve, this.lingerMs));
-        } else {
-          // One turn of the event loop: every request already readable gets parsed and
-          // joins this batch, at no cost in latency.
-          await new Promise((resolve) => setImmediate(resolve));
-        }
+        // One turn of the event loop: every request already readable gets parsed and joins
+        // this batch, at no cost in latency. (better-sqlite3 runs synchronously: nothing
+        // queues up *during* a commit.)
+        await new Promise((resolve) => setImmediate(resolve));
         const batch = this.#queue.splice(0, this.maxBatch);
         try {
           const results = await this.commit(batch.map((b) => b.item));

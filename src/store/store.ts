@@ -9,7 +9,7 @@ import { Events } from './events.js';
 import { IdempotencyKeys } from './idempotency.js';
 import { OauthStates } from './oauth-states.js';
 import { Organizations } from './organizations.js';
-import { BUSY_TIMEOUT_MS, BeginBusy, type RawSqlite, SQLITE_DURABLE_SYNC } from './raw-sqlite.js';
+import { BUSY_TIMEOUT_MS, BeginBusy, type RawSqlite } from './raw-sqlite.js';
 import type { SqliteQueue } from './sqlite-queue-client.js';
 import { type ResultBatch, finalCounts } from './queue.js';
 import type { Database } from './schema.js';
@@ -61,41 +61,27 @@ export class Store {
   }
 
   /**
-   * `relaxed`: the commit need not reach the disk before it returns (SQLite
-   * `synchronous=NORMAL`, PostgreSQL `synchronous_commit=off`). For writes whose loss in a
-   * power cut only causes a repeat, such as delivery results (at-least-once). The next
-   * durable commit flushes them too, so the order of what survives is kept.
+   * `relaxed` (PostgreSQL): the commit need not reach the disk before it returns
+   * (`synchronous_commit=off`). For writes whose loss in a power cut only causes a repeat,
+   * such as delivery results (at-least-once). The next durable commit flushes them too, so
+   * the order of what survives is kept. SQLite's relaxed writes run on the queue's own
+   * connection, which commits with synchronous=NORMAL (sqlite-queue-thread.ts).
    */
   transaction<T>(fn: (tx: Store) => Promise<T>, options: { relaxed?: boolean } = {}): Promise<T> {
     if (this.db.isTransaction) return fn(this);
-    if (this.dialect === 'sqlite') return retryWhileBusy(() => this.#transaction(fn, options));
-    return this.#transaction(fn, options);
-  }
-
-  #transaction<T>(fn: (tx: Store) => Promise<T>, options: { relaxed?: boolean }): Promise<T> {
     const db = this.db as Kysely<Database>;
     const run = (trx: Transaction<Database>) => fn(new Store(trx, this.dialect, this.raw, this.queue));
+    if (this.dialect === 'sqlite') return retryWhileBusy(() => db.transaction().execute(run));
     if (!options.relaxed) return db.transaction().execute(run);
-    if (this.dialect === 'postgres') {
-      return db.transaction().execute(async (trx) => {
-        await sql`set local synchronous_commit = off`.execute(trx);
-        return run(trx);
-      });
-    }
-    // SQLite's setting belongs to the connection: hold it so no durable commit slips in.
-    return db.connection().execute(async (connection) => {
-      await sql`pragma synchronous = normal`.execute(connection);
-      try {
-        return await connection.transaction().execute(run);
-      } finally {
-        await sql.raw(`pragma synchronous = ${SQLITE_DURABLE_SYNC}`).execute(connection);
-      }
+    return db.transaction().execute(async (trx) => {
+      await sql`set local synchronous_commit = off`.execute(trx);
+      return run(trx);
     });
   }
 
   /**
-   * Writes one batch of delivery results in one relaxed transaction (see `transaction`) and
-   * returns the ids of the deliveries whose lease still held.
+   * Writes one batch of delivery results in one relaxed transaction and returns the ids of
+   * the deliveries whose lease still held. SQLite: on the queue (thread or inline).
    */
   recordResults(batch: ResultBatch): Promise<number[]> {
     if (this.queue) return this.queue.record(batch);
