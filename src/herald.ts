@@ -58,7 +58,7 @@ export async function createHerald(
 ): Promise<Herald> {
   const database = openDatabase(config.databaseUrl, config.databaseSchema);
   await migrate(database, config.databaseSchema);
-  const store = new Store(database.db, database.dialect, database.raw, database.queue);
+  const store = Store.of(database);
   const secretKey = loadSecretKey(config.secretKey, config.dataDir);
   const sealer = new Sealer(secretKey);
   const catalog = new EventTypeCatalog(config.eventTypesFile);

@@ -8,7 +8,7 @@ export async function createKey(config: Config, organization: string): Promise<I
   const database = openDatabase(config.databaseUrl, config.databaseSchema);
   try {
     await migrate(database, config.databaseSchema);
-    const auth = new AuthService(new Store(database.db, database.dialect, database.raw, database.queue), config.tokenTtlSeconds);
+    const auth = new AuthService(Store.of(database), config.tokenTtlSeconds);
     return await auth.createKey(organization);
   } finally {
     await database.db.destroy();

@@ -113,6 +113,8 @@ class ResponseCollector implements Dispatcher.DispatchHandler {
   #chunks: Buffer[] = [];
   #size = 0;
   #settled = false;
+  /** The timer fired before the request had a socket: abort it as soon as it starts. */
+  #pendingAbort: Error | undefined;
   readonly #timer: NodeJS.Timeout;
 
   constructor(
@@ -122,8 +124,6 @@ class ResponseCollector implements Dispatcher.DispatchHandler {
   ) {
     this.#timer = setTimeout(() => this.#abort(new Timeout()), timeoutMs);
   }
-
-  #pendingAbort: Error | undefined;
 
   #abort(reason: Error): void {
     // Still waiting for a socket: the abort happens as soon as the request starts.

@@ -20,8 +20,5 @@ export function openSqliteHandle(file: string, synchronous: 'full' | 'normal', c
   // MiB is resident memory of every process (64 MiB on both connections cost a worker
   // ~60 MB more peak RSS at 1M queued than 16).
   sqlite.pragma(`cache_size = -${cacheMiB * 1024}`);
-  // Checkpoint every ~40 MB of WAL instead of ~4 MB: hot index pages are copied back once
-  // per checkpoint however often they changed in between.
-  sqlite.pragma('wal_autocheckpoint = 1000');
   return sqlite;
 }

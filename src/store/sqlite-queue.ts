@@ -5,8 +5,10 @@ import type { DeliveriesTable, NewAttempt } from './schema.js';
 
 /**
  * The delivery queue's hot statements on SQLite, as plain synchronous functions over a
- * prepared-statement handle. They run on the queue thread (see sqlite-queue-thread.ts) or,
- * for an in-memory database, inline; PostgreSQL does the same through Kysely (deliveries.ts).
+ * prepared-statement handle. Claims and result batches run on the queue thread (see
+ * sqlite-queue-thread.ts) or, for an in-memory database, inline; the fan-out and attempt
+ * inserts also serve the main connection (inside ingest's transaction, and for test
+ * attempts). PostgreSQL does the same through Kysely (deliveries.ts, store.ts).
  */
 
 const CLAIMED_COLUMNS = 'id, organization_id, event_id, subscription_id, connection_id, attempt_count, next_attempt_at';

@@ -3,7 +3,7 @@ import { AccessTokens } from './access-tokens.js';
 import { ApiKeys } from './api-keys.js';
 import { Attempts } from './attempts.js';
 import { Connections } from './connections.js';
-import type { Dialect } from './database.js';
+import type { Dialect, OpenedDatabase } from './database.js';
 import { Deliveries } from './deliveries.js';
 import { Events } from './events.js';
 import { IdempotencyKeys } from './idempotency.js';
@@ -55,6 +55,11 @@ export class Store {
     this.idempotencyKeys = new IdempotencyKeys(db);
   }
 
+  /** The store over an opened database, with SQLite's hot-path handle and queue if it has them. */
+  static of(database: OpenedDatabase): Store {
+    return new Store(database.db, database.dialect, database.raw, database.queue);
+  }
+
   /** Wakes workers in other processes once the transaction commits (PostgreSQL NOTIFY). */
   async signalDue(): Promise<void> {
     if (this.dialect === 'postgres') await sql`select pg_notify(${WAKE_CHANNEL}, '')`.execute(this.db);
@@ -90,7 +95,11 @@ export class Store {
         await tx.attempts.insertMany(batch.attempts);
         const applied = new Set(await tx.deliveries.apply(batch.updates, batch.now));
         const released = new Map<number, number[]>();
-        for (const r of batch.released) released.set(r.lease, [...(released.get(r.lease) ?? []), r.id]);
+        for (const r of batch.released) {
+          const ids = released.get(r.lease);
+          if (ids) ids.push(r.id);
+          else released.set(r.lease, [r.id]);
+        }
         for (const [lease, ids] of released) await tx.deliveries.release(ids, lease, batch.now);
         for (const d of batch.deactivate) {
           await tx.subscriptions.deactivateForConnection(d.connectionId, d.reason, batch.now);
