@@ -10,6 +10,10 @@ export interface Config {
   /** Schema used on PostgreSQL (tests give each run its own). */
   databaseSchema: string | undefined;
   secretKey: string | undefined;
+  /** Keys still accepted for opening sealed values during a key rotation (comma-separated). */
+  oldSecretKeys: string[];
+  /** `herald secrets rotate-key` only: the key to re-seal everything under. */
+  newSecretKey: string | undefined;
   logLevel: string;
   publicUrl: string;
   tokenTtlSeconds: number;
@@ -20,6 +24,25 @@ export interface Config {
   leaseMs: number;
   pollIntervalMs: number;
   claimBatchSize: number;
+  /** Longest `timeout_ms` a connection may have; leases must cover it (see LEASE_MARGIN_MS). */
+  maxTimeoutMs: number;
+  /** Sockets per destination origin, shared fairly by the connections that send there. */
+  connectionsPerOrigin: number;
+  /** How long SIGTERM waits for in-flight requests; those cut short are released, not counted. */
+  shutdownGraceMs: number;
+  /** Bytes of each response body kept in the attempt log (a prefix; the rest is not read). */
+  responseBodyBytes: number;
+  limits: Limits;
+  /** Bearer token `/metrics` requires when set. */
+  metricsToken: string | undefined;
+  /** How often the queue gauges are recomputed (off the request path). */
+  metricsRefreshMs: number;
+  rateLimit: {
+    /** Requests per organization per minute to the API (0: no limit). */
+    api: number;
+    /** Event-ingestion requests per organization per minute (0: no limit). */
+    events: number;
+  };
   eventTypesFile: string | undefined;
   klaviyo: {
     clientId: string | undefined;
@@ -30,6 +53,26 @@ export interface Config {
     revokeUrl: string;
   };
 }
+
+/** Bounds on what one tenant can ask for; every one is documented in the README. */
+export interface Limits {
+  /** Deliveries one ingest request may create (its events × matching subscriptions). */
+  deliveriesPerRequest: number;
+  /** Deliveries one group commit writes; requests beyond it wait for the next commit. */
+  deliveriesPerCommit: number;
+  connectionsPerOrganization: number;
+  subscriptionsPerOrganization: number;
+  /** `extra_headers` of one connection: how many, and their names and values in bytes. */
+  extraHeaders: number;
+  extraHeadersBytes: number;
+}
+
+/**
+ * A lease must outlast the longest request by this much: up to half of it for a claimed job
+ * to start, the rest (RESULT_WRITE_MS) to write its result before the lease ends.
+ */
+export const LEASE_MARGIN_MS = 2_000;
+export const RESULT_WRITE_MS = LEASE_MARGIN_MS / 2;
 
 export const DEFAULT_RETRY_SCHEDULE = '5s,1m,5m,30m,2h,5h,10h,14h,20h,24h';
 
@@ -63,6 +106,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const host = env.HERALD_HOST || '127.0.0.1';
   const port = integer(env, 'HERALD_PORT', 8080, 0, 65535);
   const schedule = (env.HERALD_RETRY_SCHEDULE || DEFAULT_RETRY_SCHEDULE).split(',').map(parseDuration);
+  const maxTimeoutMs = integer(env, 'HERALD_MAX_TIMEOUT_MS', 30_000, 1000, 30_000);
+  const leaseMs = integer(env, 'HERALD_LEASE_MS', 60_000, 1000, 3_600_000);
+  if (leaseMs < maxTimeoutMs + LEASE_MARGIN_MS) {
+    // A shorter lease expires while a request is still out: another worker would send it again.
+    throw new Error(
+      `HERALD_LEASE_MS (${leaseMs}) must be at least HERALD_MAX_TIMEOUT_MS (${maxTimeoutMs}) + ${LEASE_MARGIN_MS} ms, ` +
+        `so that a lease outlasts the longest request; raise HERALD_LEASE_MS or lower HERALD_MAX_TIMEOUT_MS`,
+    );
+  }
   return {
     host,
     port,
@@ -70,6 +122,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: env.HERALD_DATABASE_URL || `sqlite:${resolve(dataDir, 'herald.db')}`,
     databaseSchema: env.HERALD_DATABASE_SCHEMA || undefined,
     secretKey: env.HERALD_SECRET_KEY || undefined,
+    oldSecretKeys: (env.HERALD_OLD_SECRET_KEYS ?? '').split(',').map((k) => k.trim()).filter((k) => k !== ''),
+    newSecretKey: env.HERALD_NEW_SECRET_KEY || undefined,
     logLevel: env.HERALD_LOG_LEVEL || 'info',
     publicUrl: (env.HERALD_PUBLIC_URL || `http://${host}:${port}`).replace(/\/+$/, ''),
     tokenTtlSeconds: integer(env, 'HERALD_TOKEN_TTL_SECONDS', 3600, 60, 86_400),
@@ -77,9 +131,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     allowPrivateNetworks: boolean(env, 'HERALD_ALLOW_PRIVATE_NETWORKS'),
     maxInFlight: integer(env, 'HERALD_MAX_IN_FLIGHT', 1000, 1, 100_000),
     maxInFlightPerConnection: integer(env, 'HERALD_MAX_IN_FLIGHT_PER_CONNECTION', 10, 1, 10_000),
-    leaseMs: integer(env, 'HERALD_LEASE_MS', 60_000, 1000, 3_600_000),
+    leaseMs,
     pollIntervalMs: integer(env, 'HERALD_POLL_INTERVAL_MS', 1000, 10, 60_000),
     claimBatchSize: integer(env, 'HERALD_CLAIM_BATCH_SIZE', 500, 1, 10_000),
+    maxTimeoutMs,
+    connectionsPerOrigin: integer(env, 'HERALD_CONNECTIONS_PER_ORIGIN', 64, 1, 10_000),
+    shutdownGraceMs: integer(env, 'HERALD_SHUTDOWN_GRACE_MS', 30_000, 0, 600_000),
+    responseBodyBytes: integer(env, 'HERALD_RESPONSE_BODY_BYTES', 8192, 0, 65_536),
+    limits: {
+      deliveriesPerRequest: integer(env, 'HERALD_MAX_DELIVERIES_PER_REQUEST', 10_000, 1, 1_000_000),
+      deliveriesPerCommit: integer(env, 'HERALD_MAX_DELIVERIES_PER_COMMIT', 10_000, 1, 1_000_000),
+      connectionsPerOrganization: integer(env, 'HERALD_MAX_CONNECTIONS_PER_ORG', 1000, 1, 1_000_000),
+      subscriptionsPerOrganization: integer(env, 'HERALD_MAX_SUBSCRIPTIONS_PER_ORG', 2000, 1, 1_000_000),
+      extraHeaders: integer(env, 'HERALD_MAX_EXTRA_HEADERS', 20, 0, 100),
+      extraHeadersBytes: integer(env, 'HERALD_MAX_EXTRA_HEADERS_BYTES', 8192, 0, 65_536),
+    },
+    metricsToken: env.HERALD_METRICS_TOKEN || undefined,
+    metricsRefreshMs: integer(env, 'HERALD_METRICS_REFRESH_MS', 15_000, 100, 3_600_000),
+    rateLimit: {
+      api: integer(env, 'HERALD_RATE_LIMIT_API', 1200, 0, 100_000_000),
+      events: integer(env, 'HERALD_RATE_LIMIT_EVENTS', 60_000, 0, 100_000_000),
+    },
     eventTypesFile: env.HERALD_EVENT_TYPES_FILE || undefined,
     klaviyo: {
       clientId: env.HERALD_KLAVIYO_CLIENT_ID || undefined,

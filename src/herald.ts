@@ -18,7 +18,8 @@ import { EventService } from './domain/events.js';
 import { SubscriptionService } from './domain/subscriptions.js';
 import { createLogger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
-import { Sealer, loadSecretKey } from './security/sealer.js';
+import { type Keyring, openKeyring, watchInstallation } from './security/installation.js';
+import type { Sealer } from './security/sealer.js';
 import { type OpenedDatabase, migrate, openDatabase } from './store/database.js';
 import { Store } from './store/store.js';
 
@@ -29,6 +30,8 @@ export interface Herald {
   database: OpenedDatabase;
   store: Store;
   sealer: Sealer;
+  /** The installation's keys and ids (security/installation.ts). */
+  keyring: Keyring;
   catalog: EventTypeCatalog;
   http: HttpClient;
   connectors: ConnectorRegistry;
@@ -42,7 +45,7 @@ export interface Herald {
   broadcast: BroadcastService;
   klaviyoAuthorization: KlaviyoAuthorization;
   dispatcher: Dispatcher | undefined;
-  /** Stops the workers gracefully (in-flight requests get up to 10 s), then closes everything. */
+  /** Stops the workers gracefully (in-flight requests get HERALD_SHUTDOWN_GRACE_MS), then closes everything. */
   close(): Promise<void>;
 }
 
@@ -59,19 +62,36 @@ export async function createHerald(
   const database = openDatabase(config.databaseUrl, config.databaseSchema);
   await migrate(database, config.databaseSchema);
   const store = Store.of(database);
-  const secretKey = loadSecretKey(config.secretKey, config.dataDir);
-  const sealer = new Sealer(secretKey);
+  const keyring = await openKeyring(database, config);
+  const sealer = keyring.sealer;
+  const stopKeyWatch = watchInstallation(database.db, sealer, logger);
   const catalog = new EventTypeCatalog(config.eventTypesFile);
-  const http = new HttpClient({ allowPrivateNetworks: config.allowPrivateNetworks });
+  if (database.pool) {
+    database.pool.on('error', (error) => logger.warn({ err: error }, 'a pooled PostgreSQL connection was lost; it will be replaced'));
+  }
+  const http = new HttpClient({
+    allowPrivateNetworks: config.allowPrivateNetworks,
+    connectionsPerOrigin: config.connectionsPerOrigin,
+    responseBodyBytes: config.responseBodyBytes,
+    // The client's error names the host only; the operator's log keeps what it resolved to.
+    onBlocked: (r) => logger.warn({ host: r.host, address: r.address, range: r.range }, 'refused a request to a non-public address'),
+  });
   const klaviyo = createKlaviyo({ config, http, store, sealer, logger });
-  const connectors = createConnectors(http, klaviyo.connector);
-  const metrics = new Metrics(store.deliveries);
+  const connectors = createConnectors(http, klaviyo.connector, { maxTimeoutMs: config.maxTimeoutMs, ...config.limits });
+  const metrics = new Metrics(store.deliveries, { refreshMs: config.metricsRefreshMs, logger });
   const wakeup = new Wakeup(logger);
-  const connections = new ConnectionService(store, sealer, connectors);
+  const connections = new ConnectionService(
+    store,
+    sealer,
+    connectors,
+    Date.now,
+    config.maxTimeoutMs,
+    config.limits.connectionsPerOrganization,
+  );
   const events = new EventService(store, catalog, (accepted) => {
     for (const e of accepted) metrics.eventsAccepted.inc({ event_type: e.event_type });
     if (accepted.some((e) => e.deliveries > 0)) wakeup.wake();
-  });
+  }, config.limits);
 
   let dispatcher: Dispatcher | undefined;
   let stopMaintenance: (() => void) | undefined;
@@ -84,7 +104,8 @@ export async function createHerald(
       wakeup,
       limits: config,
       logger,
-      messageId: messageIdFactory(secretKey),
+      messageId: messageIdFactory(keyring.webhookIdSalt),
+      abortInFlight: () => http.destroy(),
     });
     if (database.pgConfig) await wakeup.listen(database.pgConfig);
     dispatcher.start();
@@ -97,6 +118,7 @@ export async function createHerald(
     database,
     store,
     sealer,
+    keyring,
     catalog,
     http,
     connectors,
@@ -104,15 +126,17 @@ export async function createHerald(
     wakeup,
     auth: new AuthService(store, config.tokenTtlSeconds),
     connections,
-    subscriptions: new SubscriptionService(store, catalog),
+    subscriptions: new SubscriptionService(store, catalog, Date.now, () => wakeup.wake(), config.limits.subscriptionsPerOrganization),
     events,
     deliveries: new DeliveryService(store, () => wakeup.wake()),
     broadcast: new BroadcastService(store, connections, catalog),
     klaviyoAuthorization: klaviyo.authorization,
     dispatcher,
     async close() {
+      stopKeyWatch();
       stopMaintenance?.();
-      await dispatcher?.stop(10_000);
+      await metrics.close();
+      await dispatcher?.stop(config.shutdownGraceMs);
       await wakeup.close();
       await http.destroy();
       await database.queue?.close();

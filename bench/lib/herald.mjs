@@ -16,6 +16,10 @@ export async function startHerald(scope, { db = 'sqlite', roles = ['all'], env: 
     HERALD_DATA_DIR: dataDir,
     HERALD_PORT: String(port),
     HERALD_SECRET_KEY: randomBytes(32).toString('base64'),
+    // The load generators are one organization sending thousands of requests a second: no
+    // request budgets, so the figures stay comparable with runs from before they existed.
+    HERALD_RATE_LIMIT_API: '0',
+    HERALD_RATE_LIMIT_EVENTS: '0',
     ...(db === 'postgres'
       ? { HERALD_DATABASE_URL: POSTGRES_URL, HERALD_DATABASE_SCHEMA: scope.pgSchema() }
       : { HERALD_DATABASE_URL: `sqlite:${join(dataDir, 'herald.db')}` }),

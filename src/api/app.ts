@@ -6,6 +6,7 @@ import { healthRoutes } from './health.js';
 import { trackRoutes } from './method-not-allowed.js';
 import { oauthTokenRoutes } from './oauth-token.js';
 import { registerOpenApi } from './openapi.js';
+import { registerRateLimit } from './rate-limit.js';
 import { registerValidators } from './validators.js';
 import { authorizationRoutes } from './v3/authorization.js';
 import { broadcastRoutes } from './v3/broadcast.js';
@@ -33,6 +34,8 @@ export async function buildApp(herald: Herald): Promise<FastifyInstance> {
   app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('application/vnd.api+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
   const addMethodNotAllowed = trackRoutes(app);
+  // Before any route: the limiter adds its hook to each route as the route is added.
+  await registerRateLimit(app, herald);
 
   await registerOpenApi(app, herald.config.publicUrl);
   await app.register(healthRoutes, { herald });

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type FieldError, HeraldError } from '../domain/errors.js';
 import { toFieldErrors } from '../domain/validation.js';
+import { isDatabaseUnavailable } from '../store/errors.js';
 
 const REASONS: Record<number, string> = {
   400: 'Bad Request',
@@ -92,6 +93,12 @@ export function registerErrorHandling(app: FastifyInstance): void {
     }
     const known = frameworkError(error);
     if (known) return sendError(request, reply, known.status, known.errors);
+    if (isDatabaseUnavailable(error)) {
+      // The database restarts or fails over: nothing was done, and the same request will work soon.
+      request.log.warn({ err: error }, 'database unavailable');
+      reply.header('retry-after', '1');
+      return sendError(request, reply, 503, [{ code: 'invalid', detail: 'The database is unavailable; try again shortly.' }]);
+    }
     request.log.error({ err: error }, 'request failed');
     return sendError(request, reply, 500, [{ code: 'invalid', detail: 'Internal server error.' }]);
   });

@@ -1,7 +1,8 @@
 import { Agent, type Dispatcher } from 'undici';
-import { BlockedAddressError, guardedLookup, literalHostReason } from '../security/network-guard.js';
+import { BlockedAddressError, type Refusal, guardedLookup, literalHostRefusal, refusalMessage } from '../security/network-guard.js';
 
-export const RESPONSE_BODY_LIMIT = 64 * 1024;
+/** Bytes of a response body kept by default (HERALD_RESPONSE_BODY_BYTES); the rest is not read. */
+export const RESPONSE_BODY_LIMIT = 8 * 1024;
 const MAX_RETRY_AFTER_MS = 24 * 3_600_000;
 
 export interface HttpResult {
@@ -14,6 +15,8 @@ export class HttpFailure extends Error {
   constructor(
     message: string,
     readonly blocked = false,
+    /** A refused non-public address: what the operator's log gets (the message does not say it). */
+    readonly refusal?: Refusal,
   ) {
     super(message);
   }
@@ -29,7 +32,7 @@ class Timeout extends Error {
   override readonly name = 'TimeoutError';
 }
 
-/** The end of a response body we read no further than RESPONSE_BODY_LIMIT. */
+/** The end of a response body we read no further than its limit. */
 class BodyLimit extends Error {}
 
 /**
@@ -43,9 +46,21 @@ export class HttpClient {
   readonly #agent: Agent;
   readonly #allowPrivate: boolean;
   readonly #targets = new Map<string, Target | HttpFailure>();
+  readonly #bodyLimit: number;
+  #destroyed: Promise<void> | undefined;
 
-  constructor(options: { allowPrivateNetworks: boolean; connectionsPerOrigin?: number }) {
+  readonly #onBlocked: ((refusal: Refusal) => void) | undefined;
+
+  constructor(options: {
+    allowPrivateNetworks: boolean;
+    connectionsPerOrigin?: number;
+    responseBodyBytes?: number;
+    /** Hears every refused non-public address, with the address (the client's error has only the host). */
+    onBlocked?: (refusal: Refusal) => void;
+  }) {
     this.#allowPrivate = options.allowPrivateNetworks;
+    this.#onBlocked = options.onBlocked;
+    this.#bodyLimit = options.responseBodyBytes ?? RESPONSE_BODY_LIMIT;
     this.#agent = new Agent({
       connections: options.connectionsPerOrigin ?? 64,
       keepAliveTimeout: 30_000,
@@ -61,9 +76,12 @@ export class HttpClient {
     timeoutMs: number,
   ): Promise<HttpResult> {
     const target = this.#target(url);
-    if (target instanceof HttpFailure) return Promise.reject(target);
+    if (target instanceof HttpFailure) {
+      if (target.refusal) this.#onBlocked?.(target.refusal);
+      return Promise.reject(target);
+    }
     return new Promise<HttpResult>((resolve, reject) => {
-      const collector = new ResponseCollector(timeoutMs, resolve, reject);
+      const collector = new ResponseCollector(timeoutMs, this.#bodyLimit, resolve, reject, this.#onBlocked);
       this.#agent.dispatch(
         {
           origin: target.origin,
@@ -84,9 +102,9 @@ export class HttpClient {
     if (target) return target;
     try {
       const parsed = new URL(url);
-      const reason = this.#allowPrivate ? undefined : literalHostReason(parsed.hostname);
-      target = reason
-        ? new HttpFailure(`blocked: ${reason}`, true)
+      const refusal = this.#allowPrivate ? undefined : literalHostRefusal(parsed.hostname);
+      target = refusal
+        ? new HttpFailure(refusalMessage(refusal.host), true, refusal)
         : { origin: parsed.origin, path: `${parsed.pathname}${parsed.search}` };
     } catch {
       target = new HttpFailure(`invalid URL ${url}`);
@@ -98,12 +116,14 @@ export class HttpClient {
 
   /** Aborts whatever is still in flight (after the shutdown grace period). */
   destroy(): Promise<void> {
-    return this.#agent.destroy();
+    this.#destroyed ??= this.#agent.destroy();
+    return this.#destroyed;
   }
 }
 
 /**
- * One response: its status, Retry-After, and at most RESPONSE_BODY_LIMIT bytes of body.
+ * One response: its status, Retry-After, and at most `bodyLimit` bytes of body (a prefix cut
+ * at a character boundary; the connection is then dropped rather than read to the end).
  * The whole attempt (connecting, sending, waiting, reading) is bounded by one timer.
  */
 class ResponseCollector implements Dispatcher.DispatchHandler {
@@ -119,8 +139,10 @@ class ResponseCollector implements Dispatcher.DispatchHandler {
 
   constructor(
     private readonly timeoutMs: number,
+    private readonly bodyLimit: number,
     private readonly resolve: (result: HttpResult) => void,
     private readonly reject: (error: HttpFailure) => void,
+    private readonly onBlocked?: (refusal: Refusal) => void,
   ) {
     this.#timer = setTimeout(() => this.#abort(new Timeout()), timeoutMs);
   }
@@ -142,10 +164,10 @@ class ResponseCollector implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.#size >= RESPONSE_BODY_LIMIT) return;
+    if (this.#size >= this.bodyLimit) return;
     this.#chunks.push(chunk);
     this.#size += chunk.length;
-    if (this.#size >= RESPONSE_BODY_LIMIT) controller.abort(new BodyLimit());
+    if (this.#size >= this.bodyLimit) controller.abort(new BodyLimit());
   }
 
   onResponseEnd(): void {
@@ -161,10 +183,8 @@ class ResponseCollector implements Dispatcher.DispatchHandler {
     if (this.#settled) return;
     this.#settled = true;
     clearTimeout(this.#timer);
-    const body =
-      this.#chunks.length === 1
-        ? (this.#chunks[0] as Buffer).toString('utf8', 0, RESPONSE_BODY_LIMIT)
-        : Buffer.concat(this.#chunks).toString('utf8', 0, RESPONSE_BODY_LIMIT);
+    const bytes = this.#chunks.length === 1 ? (this.#chunks[0] as Buffer) : Buffer.concat(this.#chunks);
+    const body = utf8Prefix(bytes, this.bodyLimit);
     const result: HttpResult = { status: this.#status, body };
     if (this.#retryAfterMs !== undefined) result.retryAfterMs = this.#retryAfterMs;
     this.resolve(result);
@@ -174,8 +194,18 @@ class ResponseCollector implements Dispatcher.DispatchHandler {
     if (this.#settled) return;
     this.#settled = true;
     clearTimeout(this.#timer);
+    if (error.refusal) this.onBlocked?.(error.refusal);
     this.reject(error);
   }
+}
+
+/** At most `limit` bytes of UTF-8 text, never ending in a cut character. */
+export function utf8Prefix(bytes: Buffer, limit: number): string {
+  if (bytes.length <= limit) return bytes.toString('utf8');
+  let end = limit;
+  // Step back over continuation bytes (10xxxxxx) to the start of the character that was cut.
+  while (end > 0 && ((bytes[end] as number) & 0xc0) === 0x80) end--;
+  return bytes.toString('utf8', 0, end);
 }
 
 export function parseRetryAfter(value: string | string[] | undefined): number | undefined {
@@ -196,7 +226,8 @@ function describeError(error: unknown, timeoutMs: number): HttpFailure {
   const e = error as { name?: string; code?: string; message?: string; cause?: unknown };
   const cause = e.cause as { code?: string; message?: string } | undefined;
   if (error instanceof BlockedAddressError || cause instanceof BlockedAddressError) {
-    return new HttpFailure(`blocked: ${(cause instanceof BlockedAddressError ? cause : e).message}`, true);
+    const blocked = cause instanceof BlockedAddressError ? cause : (error as BlockedAddressError);
+    return new HttpFailure(blocked.message, true, blocked.refusal);
   }
   const code = e.code ?? cause?.code;
   if (

@@ -1,6 +1,7 @@
 import type { Connector } from './connector.js';
 import type { HttpClient } from './http-client.js';
 import type { KlaviyoConnector } from './klaviyo/klaviyo-connector.js';
+import type { WebhookLimits } from './webhook/config.js';
 import { WebhookConnector } from './webhook/webhook-connector.js';
 
 export const CONNECTION_TYPES = ['webhook', 'klaviyo'] as const;
@@ -20,6 +21,6 @@ export class ConnectorRegistry {
   }
 }
 
-export function createConnectors(http: HttpClient, klaviyo: KlaviyoConnector): ConnectorRegistry {
-  return new ConnectorRegistry([new WebhookConnector(http), klaviyo]);
+export function createConnectors(http: HttpClient, klaviyo: KlaviyoConnector, webhookLimits?: WebhookLimits): ConnectorRegistry {
+  return new ConnectorRegistry([new WebhookConnector(http, webhookLimits), klaviyo]);
 }

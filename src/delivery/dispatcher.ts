@@ -1,26 +1,19 @@
 import type { Logger } from 'pino';
-import type { Config } from '../config.js';
-import type { Connector, DeliveryJob, ResolvedConnection } from '../connectors/connector.js';
+import { type Config, RESULT_WRITE_MS } from '../config.js';
+import type { Outcome, ResolvedConnection } from '../connectors/connector.js';
 import type { ConnectionService } from '../domain/connections.js';
-import type { ClaimedDelivery } from '../store/deliveries.js';
+import type { ClaimedDelivery } from '../store/queue.js';
 import type { Store } from '../store/store.js';
+import { type Job, Lanes } from './lanes.js';
 import type { ResultsWriter } from './results-writer.js';
 import type { Wakeup } from './wakeup.js';
 
 const MIN_CLAIM_GAP_MS = 5;
-
-interface Job {
-  claimed: ClaimedDelivery;
-  connection: ResolvedConnection;
-  connector: Connector;
-  spec: DeliveryJob;
-}
-
-/** One connection's share of this worker: requests in flight, and claimed ones waiting. */
-interface Lane {
-  active: number;
-  queue: Job[];
-}
+/** Decoded events kept between claims (a retry or fan-out reuses them); cleared when larger. */
+const EVENT_CACHE_SIZE = 5_000;
+const MAX_CLAIM_BACKOFF_MS = 30_000;
+/** A persistent claim failure is logged again at most this often. */
+const CLAIM_ERROR_LOG_EVERY_MS = 30_000;
 
 interface CachedEvent {
   eventType: string;
@@ -30,27 +23,41 @@ interface CachedEvent {
 
 type Limits = Pick<
   Config,
-  'maxInFlight' | 'maxInFlightPerConnection' | 'leaseMs' | 'pollIntervalMs' | 'claimBatchSize'
+  | 'maxInFlight'
+  | 'maxInFlightPerConnection'
+  | 'leaseMs'
+  | 'pollIntervalMs'
+  | 'claimBatchSize'
+  | 'connectionsPerOrigin'
 >;
 
 /**
  * The worker. It claims due deliveries in batches (a lease, not a lock), hands each to its
- * connection's lane, and sends with at most `maxInFlightPerConnection` requests per
- * connection and `maxInFlight` in all. Connections whose lane is full are left out of the
- * next claim, so one slow endpoint's backlog never fills the batches of the others.
+ * connection's lane (lanes.ts: per-connection and per-origin limits), and sends. Connections
+ * whose lane holds enough are left out of the next claim, so one slow endpoint's backlog never
+ * fills the batches of the others.
+ *
+ * Every claimed delivery ends its claim with a result: attempted, parked (its subscription is
+ * paused), released (not sent: given back at once), or failed with the reason it cannot be
+ * sent. Nothing is skipped silently, and one unreadable connection fails only its own rows.
  */
 export class Dispatcher {
-  readonly #lanes = new Map<number, Lane>();
+  readonly #lanes: Lanes;
   readonly #events = new Map<number, CachedEvent>();
-  #inFlight = 0;
-  #queued = 0;
   #stopping = false;
+  /** Shutdown's grace ran out: what comes back now was cut short, not answered. */
+  #aborted = false;
   #signalled = false;
   #sleeper: (() => void) | undefined;
+  /** Ends a claim-failure back-off early, for stop() only. */
+  #stopWaker: (() => void) | undefined;
   #loopDone: Promise<void> | undefined;
   #unsubscribe: (() => void) | undefined;
   #drained: (() => void) | undefined;
   #lastClaimAt = 0;
+  #claimFailures = 0;
+  #lastClaimErrorLogAt = 0;
+  readonly #origins = new WeakMap<ResolvedConnection, string>();
 
   constructor(
     private readonly deps: {
@@ -61,8 +68,15 @@ export class Dispatcher {
       limits: Limits;
       logger: Logger;
       messageId: (deliveryId: number) => string;
+      /** Aborts every outbound request still in flight (shutdown, after the grace period). */
+      abortInFlight: () => Promise<void>;
     },
-  ) {}
+  ) {
+    this.#lanes = new Lanes(
+      { perConnection: deps.limits.maxInFlightPerConnection, perOrigin: deps.limits.connectionsPerOrigin },
+      (job) => this.#run(job),
+    );
+  }
 
   start(): void {
     // A retry was scheduled: the loop may be asleep until a later time it read earlier.
@@ -71,32 +85,38 @@ export class Dispatcher {
     this.#loopDone = this.#loop();
   }
 
-  /** Stops claiming, gives back what was claimed but not started, lets in-flight requests finish. */
-  async stop(graceMs = 10_000): Promise<void> {
+  /**
+   * Stops claiming, gives back what was claimed but not started, and lets in-flight requests
+   * finish for up to `graceMs`. Requests still out then are aborted and their deliveries
+   * released: a shutdown is not the endpoint's failure, so it costs no attempt.
+   */
+  async stop(graceMs: number): Promise<void> {
     this.#stopping = true;
     this.#unsubscribe?.();
     this.#signal();
+    this.#stopWaker?.();
     await this.#loopDone;
-    for (const lane of this.#lanes.values()) {
-      for (const job of lane.queue.splice(0)) {
-        this.#queued--;
-        this.#write({ kind: 'released', claimed: job.claimed });
-      }
+    for (const job of this.#lanes.pauseAndTakeQueued()) this.#release(job.claimed);
+    if (this.#lanes.inFlight > 0) await this.#untilDrained(graceMs);
+    if (this.#lanes.inFlight > 0) {
+      this.#aborted = true;
+      await this.deps.abortInFlight();
+      await this.#untilDrained(5_000);
     }
-    const deadline = new Promise((resolve) => setTimeout(resolve, graceMs).unref());
-    if (this.#inFlight > 0) {
-      await Promise.race([
-        new Promise<void>((resolve) => {
-          this.#drained = resolve;
-        }),
-        deadline,
-      ]);
-    }
-    await Promise.race([this.deps.results.idle(), deadline]);
+    await Promise.race([this.deps.results.idle(), delay(10_000)]);
   }
 
   get inFlight(): number {
-    return this.#inFlight;
+    return this.#lanes.inFlight;
+  }
+
+  #untilDrained(ms: number): Promise<void> {
+    return Promise.race([
+      new Promise<void>((resolve) => {
+        this.#drained = resolve;
+      }),
+      delay(ms),
+    ]);
   }
 
   #signal(): void {
@@ -106,6 +126,7 @@ export class Dispatcher {
     wake?.();
   }
 
+  /** Sleeps until `ms` passed or a wake-up (new work, a retry scheduled, a lane with room). */
   #sleep(ms: number): Promise<void> {
     if (this.#signalled || this.#stopping) return Promise.resolve();
     return new Promise((resolve) => {
@@ -122,15 +143,10 @@ export class Dispatcher {
 
   /**
    * Lanes holding at least two rounds of `maxInFlightPerConnection` need no more yet: they
-   * are left out of the next claim, so a slow endpoint's backlog never fills the batches of
-   * the others. Each claim brings a lane at most two rounds, so a lane never holds more than
-   * four and nothing claimed has to be handed back; claims stay few and large.
+   * are left out of the next claim. Each claim brings a lane at most two rounds.
    */
   #busyLanes(): number[] {
-    const full = 2 * this.deps.limits.maxInFlightPerConnection;
-    const busy: number[] = [];
-    for (const [id, lane] of this.#lanes) if (lane.queue.length >= full) busy.push(id);
-    return busy;
+    return this.#lanes.holding(2 * this.deps.limits.maxInFlightPerConnection);
   }
 
   /**
@@ -140,7 +156,7 @@ export class Dispatcher {
    */
   #room(): number {
     const { maxInFlight, claimBatchSize } = this.deps.limits;
-    return maxInFlight + claimBatchSize - this.#inFlight - this.#queued;
+    return maxInFlight + claimBatchSize - this.#lanes.inFlight - this.#lanes.queued;
   }
 
   /** Claims are worth their query once half a batch is missing. */
@@ -148,11 +164,15 @@ export class Dispatcher {
     return this.#room() * 2 >= this.deps.limits.claimBatchSize;
   }
 
+  #busy(): boolean {
+    return this.#lanes.inFlight + this.#lanes.queued > 0;
+  }
+
   async #loop(): Promise<void> {
-    const { limits, store, logger } = this.deps;
+    const { limits, store } = this.deps;
     while (!this.#stopping) {
       try {
-        if (!this.#claimWorthwhile() && this.#inFlight + this.#queued > 0) {
+        if (!this.#claimWorthwhile() && this.#busy()) {
           this.#signalled = false;
           await this.#sleep(limits.pollIntervalMs);
           continue;
@@ -160,21 +180,23 @@ export class Dispatcher {
         // While requests are out, lanes empty one by one: space the claims a little so that
         // one query serves many of them instead of one query each.
         const gap = this.#lastClaimAt + MIN_CLAIM_GAP_MS - Date.now();
-        if (gap > 0 && this.#inFlight + this.#queued > 0) await new Promise((resolve) => setTimeout(resolve, gap));
+        if (gap > 0 && this.#busy()) await delay(gap);
         this.#signalled = false;
         const now = Date.now();
         this.#lastClaimAt = now;
-        const room = this.#room();
         const busy = this.#busyLanes();
-        const claimed = await store.deliveries.claim(
+        const claimed = await store.deliveries.claim({
           now,
-          now + limits.leaseMs,
-          Math.min(limits.claimBatchSize, room),
-          2 * limits.maxInFlightPerConnection,
-          busy,
-        );
+          leaseMs: limits.leaseMs,
+          limit: Math.min(limits.claimBatchSize, this.#room()),
+          perConnection: 2 * limits.maxInFlightPerConnection,
+          exclude: busy,
+        });
+        this.#claimSucceeded();
         if (claimed.length > 0) {
-          await this.#dispatch(claimed);
+          // The lease began no earlier than the claim was sent: by this process's clock it
+          // surely ends by then + its length, whatever the database's clock says.
+          await this.#dispatch(claimed, now + limits.leaseMs);
           continue;
         }
         const next = await store.deliveries.nextDueAt();
@@ -183,115 +205,171 @@ export class Dispatcher {
         if (wait <= 0) wait = busy.length > 0 ? limits.pollIntervalMs : 1;
         await this.#sleep(wait);
       } catch (error) {
-        logger.error({ err: error }, 'claim failed; retrying in 1 s');
-        await this.#sleep(1000);
+        await this.#claimFailed(error);
       }
     }
   }
 
-  async #dispatch(claimed: ClaimedDelivery[]): Promise<void> {
+  #claimSucceeded(): void {
+    if (this.#claimFailures > 0) {
+      this.deps.logger.info({ failures: this.#claimFailures }, 'claiming works again');
+      this.#claimFailures = 0;
+    }
+  }
+
+  /**
+   * Backs off exponentially (0.1 s … 30 s) and logs at most every 30 s: a database that is
+   * away must neither be hammered nor flood the log. Wake-ups do not cut the pause short.
+   */
+  async #claimFailed(error: unknown): Promise<void> {
+    this.#claimFailures++;
+    const backoff = Math.min(MAX_CLAIM_BACKOFF_MS, 100 * 2 ** Math.min(this.#claimFailures - 1, 16));
+    const now = Date.now();
+    if (this.#claimFailures === 1 || now - this.#lastClaimErrorLogAt >= CLAIM_ERROR_LOG_EVERY_MS) {
+      this.#lastClaimErrorLogAt = now;
+      this.deps.logger.error(
+        { err: error, failures: this.#claimFailures, retry_in_ms: backoff },
+        'claiming deliveries failed; backing off',
+      );
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#stopWaker = undefined;
+        resolve();
+      }, backoff);
+      this.#stopWaker = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  async #dispatch(claimed: ClaimedDelivery[], deadline: number): Promise<void> {
     const { store, connections, messageId, limits } = this.deps;
     const connectionIds = [...new Set(claimed.map((c) => c.connection_id))];
-    const subscriptionIds = [...new Set(claimed.map((c) => c.subscription_id))];
+    // Evict before computing what is missing, or rows found cached would be cleared away.
+    if (this.#events.size > EVENT_CACHE_SIZE) this.#events.clear();
     const missingEvents = [...new Set(claimed.map((c) => c.event_id))].filter((id) => !this.#events.has(id));
-    const [byConnection, subscriptionRows, eventRows] = await Promise.all([
-      connections.resolveMany(connectionIds),
-      store.subscriptions.byIds(subscriptionIds),
-      store.events.byIds(missingEvents),
-    ]);
-    // Bounded: a backlog of many events must not become resident memory.
-    if (this.#events.size > 5_000) this.#events.clear();
-    for (const e of eventRows) {
-      this.#events.set(e.id, {
-        eventType: e.event_type,
-        payload: e.payload,
-        profile: e.profile ? (JSON.parse(e.profile) as Record<string, unknown>) : null,
-      });
+    let byConnection: Map<number, ResolvedConnection | Error>;
+    let subscriptions: Map<number, { active: boolean; connectionId: number }>;
+    try {
+      const [resolved, subscriptionRows, eventRows] = await Promise.all([
+        connections.resolveMany(connectionIds),
+        store.subscriptions.byIds([...new Set(claimed.map((c) => c.subscription_id))]),
+        store.events.byIds(missingEvents),
+      ]);
+      byConnection = resolved;
+      subscriptions = new Map(subscriptionRows.map((s) => [s.id, { active: s.is_active === 1, connectionId: s.connection_id }]));
+      for (const e of eventRows) {
+        this.#events.set(e.id, {
+          eventType: e.event_type,
+          payload: e.payload,
+          profile: e.profile ? (JSON.parse(e.profile) as Record<string, unknown>) : null,
+        });
+      }
+    } catch (error) {
+      // Nothing was sent: give the whole claim back rather than let its leases run out.
+      this.deps.logger.error({ err: error, deliveries: claimed.length }, 'reading claimed deliveries failed; released them');
+      for (const c of claimed) this.#release(c);
+      return;
     }
-    const active = new Map(subscriptionRows.map((s) => [s.id, s.is_active === 1]));
     const cap = 4 * limits.maxInFlightPerConnection;
     for (const claim of claimed) {
+      const subscription = subscriptions.get(claim.subscription_id);
       const connection = byConnection.get(claim.connection_id);
       const event = this.#events.get(claim.event_id);
-      if (!connection || !event || !active.has(claim.subscription_id)) continue; // deleted meanwhile (cascade)
-      if (!active.get(claim.subscription_id)) {
-        this.#write({ kind: 'skipped', claimed: claim, reason: 'the subscription is inactive' });
-        continue;
+      if (!subscription) this.#fail(claim, 'the subscription was deleted');
+      else if (!subscription.active) this.#park(claim);
+      else if (subscription.connectionId !== claim.connection_id) {
+        // Moved to another connection after this claim: its row now says where it goes.
+        this.#release(claim);
+      } else if (connection === undefined) this.#fail(claim, 'the connection was deleted');
+      else if (connection instanceof Error) this.#fail(claim, `the connection cannot be read: ${connection.message}`);
+      else if (!event) this.#fail(claim, 'the event was deleted');
+      else if (this.#lanes.waiting(claim.connection_id) >= cap) this.#release(claim);
+      else {
+        this.#lanes.add(
+          {
+            claimed: claim,
+            deadline,
+            connection,
+            connector: connections.connector(connection.type),
+            spec: {
+              connection,
+              messageId: messageId(claim.id),
+              eventType: event.eventType,
+              body: event.payload,
+              profile: event.profile,
+              attempt: claim.attempt_count + 1,
+              isTest: false,
+            },
+          },
+          this.#originOf(connection),
+        );
       }
-      let lane = this.#lanes.get(claim.connection_id);
-      if (!lane) {
-        lane = { active: 0, queue: [] };
-        this.#lanes.set(claim.connection_id, lane);
-      }
-      if (lane.queue.length >= cap) {
-        this.#write({ kind: 'released', claimed: claim });
-        continue;
-      }
-      lane.queue.push({
-        claimed: claim,
-        connection,
-        connector: connections.connector(connection.type),
-        spec: {
-          connection,
-          messageId: messageId(claim.id),
-          eventType: event.eventType,
-          body: event.payload,
-          profile: event.profile,
-          attempt: claim.attempt_count + 1,
-          isTest: false,
-        },
-      });
-      this.#queued++;
     }
-    for (const id of connectionIds) this.#pump(id);
+    this.#lanes.pump(connectionIds);
   }
 
-  #pump(connectionId: number): void {
-    const lane = this.#lanes.get(connectionId);
-    if (!lane) return;
-    while (lane.active < this.deps.limits.maxInFlightPerConnection && lane.queue.length > 0 && !this.#stopping) {
-      const job = lane.queue.shift() as Job;
-      this.#queued--;
-      lane.active++;
-      this.#inFlight++;
-      void this.#run(job, lane, connectionId);
+  /** Where a connection's requests go, for the per-origin limit (connectors without a URL share one). */
+  #originOf(connection: ResolvedConnection): string {
+    let origin = this.#origins.get(connection);
+    if (origin === undefined) {
+      const url = connection.config.url;
+      try {
+        origin = typeof url === 'string' ? new URL(url).origin : `type:${connection.type}`;
+      } catch {
+        origin = `type:${connection.type}`;
+      }
+      this.#origins.set(connection, origin);
     }
-    if (lane.active === 0 && lane.queue.length === 0) this.#lanes.delete(connectionId);
+    return origin;
   }
 
-  async #run(job: Job, lane: Lane, connectionId: number): Promise<void> {
+  async #run(job: Job): Promise<void> {
     try {
-      // A job that waited in its lane until its lease (almost) ran out may already belong to
-      // another worker: give it back instead of sending it twice.
-      if (Date.now() + 1000 >= job.claimed.next_attempt_at) {
-        this.#write({ kind: 'released', claimed: job.claimed });
+      // A job that waited in its lane must still hold its lease for its whole timeout (and the
+      // result's write), or it may already be another worker's: give it back instead.
+      if (job.deadline - Date.now() < job.connection.timeoutMs + RESULT_WRITE_MS || this.#stopping) {
+        this.#release(job.claimed);
         return;
       }
-      const outcome = await job.connector.deliver(job.spec).catch((error: unknown) => ({
-        ok: false,
-        status: null,
-        body: null,
-        error: `connector failed: ${error instanceof Error ? error.message : String(error)}`,
-        url: String(job.connection.config.url ?? job.connection.type),
-        requestHeaders: {},
-        startedAt: Date.now(),
-        durationMs: 0,
-      }));
-      this.#write({ kind: 'attempted', claimed: job.claimed, connection: job.connection, outcome });
+      const outcome = await job.connector.deliver(job.spec).catch((error: unknown) => connectorFailure(job, error));
+      if (this.#aborted) this.#release(job.claimed);
+      else this.deps.results.write({ kind: 'attempted', claimed: job.claimed, connection: job.connection, outcome });
     } finally {
-      lane.active--;
-      this.#inFlight--;
-      this.#pump(connectionId);
       if (this.#claimWorthwhile()) this.#signal();
-      this.#checkDrained();
+      if (this.#stopping && this.#lanes.inFlight <= 1) this.#drained?.();
     }
   }
 
-  #write(result: Parameters<ResultsWriter['write']>[0]): void {
-    this.deps.results.write(result);
+  #release(claimed: ClaimedDelivery): void {
+    this.deps.results.write({ kind: 'released', claimed });
   }
 
-  #checkDrained(): void {
-    if (this.#stopping && this.#inFlight === 0) this.#drained?.();
+  #park(claimed: ClaimedDelivery): void {
+    this.deps.results.write({ kind: 'parked', claimed });
   }
+
+  #fail(claimed: ClaimedDelivery, reason: string): void {
+    this.deps.logger.warn({ delivery_id: claimed.id, connection_id: claimed.connection_id, reason }, 'delivery cannot be sent');
+    this.deps.results.write({ kind: 'unsendable', claimed, reason });
+  }
+}
+
+function connectorFailure(job: Job, error: unknown): Outcome {
+  return {
+    ok: false,
+    status: null,
+    body: null,
+    error: `connector failed: ${error instanceof Error ? error.message : String(error)}`,
+    url: String(job.connection.config.url ?? job.connection.type),
+    requestHeaders: {},
+    startedAt: Date.now(),
+    durationMs: 0,
+  };
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

@@ -1,26 +1,42 @@
 import type { Logger } from 'pino';
 import type { Outcome, ResolvedConnection } from '../connectors/connector.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { ClaimedDelivery, DeliveryUpdate } from '../store/deliveries.js';
-import type { ResultBatch } from '../store/queue.js';
-import { attemptRow } from './attempt-row.js';
+import { isDatabaseUnavailable } from '../store/errors.js';
+import type { ClaimedDelivery, DeliveryUpdate, ResultBatch } from '../store/queue.js';
 import type { Store } from '../store/store.js';
+import { attemptRow } from './attempt-row.js';
 import { backoffMs } from './backoff.js';
 
 /** What became of one claimed delivery. */
 export type Result =
   | { kind: 'attempted'; claimed: ClaimedDelivery; connection: ResolvedConnection; outcome: Outcome }
-  | { kind: 'skipped'; claimed: ClaimedDelivery; reason: string }
+  /** Its subscription is paused: it waits, unattempted, until the subscription is active. */
+  | { kind: 'parked'; claimed: ClaimedDelivery }
+  /** It cannot be sent at all (its connection cannot be read, its event is gone): failed with the reason. */
+  | { kind: 'unsendable'; claimed: ClaimedDelivery; reason: string }
+  /** Not sent: the lease is given back and it is due again at once. */
   | { kind: 'released'; claimed: ClaimedDelivery };
 
 /** Results wait this long for company: one commit then carries many of them. */
 const LINGER_MS = 5;
-const MAX_BATCH = 2000;
+export const MAX_BATCH = 2000;
+/**
+ * A batch also ends at this many bytes of attempt rows (response bodies, headers, URLs): the
+ * SQLite queue thread holds a whole batch in its small heap, and a PostgreSQL statement's
+ * parameters in memory.
+ */
+export const MAX_BATCH_BYTES = 4 * 1024 * 1024;
+/** While the database is away, a batch is tried again after this long, doubling up to the cap. */
+const RETRY_MS = 100;
+const MAX_RETRY_MS = 5_000;
 
 /**
  * Writes results in batches: attempt rows, delivery states, SendKit stats and 410
  * deactivations of everything that finished meanwhile, in one transaction. Until it
  * commits, a crash only means the lease runs out and the delivery is attempted again.
+ * A batch that fails is tried again smaller (halves, down to single results), and while the
+ * database is unavailable it waits and tries again: a result is dropped only when its own
+ * row cannot be written (its lease then runs out, as after a crash).
  * `write` returns nothing (no promise per delivery on the hot path); `onRetryScheduled`
  * hears when a commit scheduled a retry, `idle()` when everything written is committed.
  */
@@ -54,16 +70,54 @@ export class ResultsWriter {
     try {
       while (this.#queue.length > 0) {
         if (this.#queue.length < MAX_BATCH) await new Promise((resolve) => setTimeout(resolve, LINGER_MS));
-        const batch = this.#queue.splice(0, MAX_BATCH);
-        try {
-          if (await this.commit(batch)) this.onRetryScheduled();
-        } catch (error) {
-          this.logger.error({ err: error }, 'writing results failed; leases will expire');
-        }
+        await this.#commitOrSplit(this.#takeBatch());
       }
     } finally {
       this.#running = false;
       for (const resolve of this.#waiters.splice(0)) resolve();
+    }
+  }
+
+  /** The next batch: at most MAX_BATCH results and about MAX_BATCH_BYTES of attempt rows. */
+  #takeBatch(): Result[] {
+    let bytes = 0;
+    let count = 0;
+    while (count < this.#queue.length && count < MAX_BATCH) {
+      bytes += weight(this.#queue[count] as Result);
+      count++;
+      if (bytes >= MAX_BATCH_BYTES) break;
+    }
+    return this.#queue.splice(0, count);
+  }
+
+  async #commitOrSplit(batch: Result[]): Promise<void> {
+    let wait = RETRY_MS;
+    for (;;) {
+      try {
+        if (await this.commit(batch)) this.onRetryScheduled();
+        return;
+      } catch (error) {
+        if (isDatabaseUnavailable(error)) {
+          // Nothing is wrong with the batch: wait for the database, then write it whole.
+          this.logger.warn({ err: error, results: batch.length, retry_in_ms: wait }, 'database unavailable; results wait');
+          await new Promise((resolve) => setTimeout(resolve, wait));
+          wait = Math.min(MAX_RETRY_MS, wait * 2);
+          continue;
+        }
+        if (batch.length > 1) {
+          // Something in it, or its size (a dead queue thread), failed the batch: try halves.
+          this.logger.warn({ err: error, results: batch.length }, 'writing results failed; trying smaller batches');
+          const half = Math.ceil(batch.length / 2);
+          await this.#commitOrSplit(batch.slice(0, half));
+          await this.#commitOrSplit(batch.slice(half));
+          return;
+        }
+        this.logger.error(
+          { err: error, delivery_id: batch[0]?.claimed.id },
+          'writing a result failed; its lease will run out and it will be attempted again',
+        );
+        return;
+      }
     }
   }
 
@@ -99,14 +153,14 @@ export class ResultsWriter {
       const { claimed } = r;
       if (r.kind === 'released') {
         batch.released.push({ id: claimed.id, lease: claimed.next_attempt_at });
-      } else if (r.kind === 'skipped') {
+      } else if (r.kind === 'parked' || r.kind === 'unsendable') {
         batch.updates.push({
           id: claimed.id,
           lease: claimed.next_attempt_at,
-          status: 'failed',
+          status: r.kind === 'parked' ? 'parked' : 'failed',
           nextAttemptAt: claimed.next_attempt_at,
           lastStatus: null,
-          lastError: r.reason,
+          lastError: r.kind === 'parked' ? 'the subscription is paused' : r.reason,
           attempted: false,
           connectionId: claimed.connection_id,
           tracksStats: false,
@@ -159,5 +213,13 @@ export class ResultsWriter {
       );
     }
   }
+}
 
+/** Roughly how many bytes a result adds to a batch (its attempt row, mostly). */
+function weight(r: Result): number {
+  if (r.kind !== 'attempted') return 64;
+  const { outcome } = r;
+  let bytes = 256 + outcome.url.length + (outcome.body?.length ?? 0) + (outcome.error?.length ?? 0);
+  for (const name in outcome.requestHeaders) bytes += name.length + (outcome.requestHeaders[name]?.length ?? 0) + 6;
+  return bytes;
 }

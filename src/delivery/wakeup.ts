@@ -3,14 +3,21 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import { WAKE_CHANNEL } from '../store/store.js';
 
+const RECONNECT_MIN_MS = 250;
+const RECONNECT_MAX_MS = 10_000;
+
 /**
  * Tells idle workers that work is due: in-process after a local commit, and across
  * processes through PostgreSQL LISTEN/NOTIFY (the NOTIFY is sent inside the commit).
+ * The LISTEN connection is kept for as long as the process runs: when the server goes away
+ * (restart, failover, a terminated backend) it reconnects with back-off until it is back,
+ * and wakes the workers once it is, since notifications sent meanwhile were lost.
  */
 export class Wakeup {
   readonly #emitter = new EventEmitter();
   #client: pg.Client | undefined;
   #closed = false;
+  #retryTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly logger: Logger) {
     this.#emitter.setMaxListeners(0);
@@ -25,26 +32,61 @@ export class Wakeup {
     return () => this.#emitter.off('wake', listener);
   }
 
+  /** Resolves once listening; a first failure is thrown (the caller cannot start without the database). */
   async listen(config: pg.ClientConfig): Promise<void> {
-    const connect = async () => {
-      const client = new pg.Client(config);
-      client.on('notification', () => this.wake());
-      client.on('error', (error) => {
-        this.logger.warn({ err: error }, 'LISTEN connection lost; reconnecting');
-        this.#client = undefined;
-        void client.end().catch(() => undefined);
-        if (!this.#closed) setTimeout(() => void connect().catch(() => undefined), 1000);
-      });
+    await this.#connect(config);
+  }
+
+  async #connect(config: pg.ClientConfig): Promise<void> {
+    const client = new pg.Client(config);
+    client.on('notification', () => this.wake());
+    let lost = false;
+    const onLost = (error?: Error) => {
+      if (lost) return;
+      lost = true;
+      if (this.#client === client) this.#client = undefined;
+      void client.end().catch(() => undefined);
+      if (this.#closed) return;
+      this.logger.warn({ err: error }, 'LISTEN connection lost; reconnecting');
+      this.#reconnect(config, RECONNECT_MIN_MS);
+    };
+    client.on('error', onLost);
+    client.on('end', () => onLost());
+    try {
       await client.connect();
       await client.query(`LISTEN ${WAKE_CHANNEL}`);
-      this.#client = client;
-      this.wake();
-    };
-    await connect();
+    } catch (error) {
+      lost = true;
+      void client.end().catch(() => undefined);
+      throw error;
+    }
+    if (this.#closed) {
+      await client.end().catch(() => undefined);
+      return;
+    }
+    this.#client = client;
+    this.wake();
+  }
+
+  #reconnect(config: pg.ClientConfig, wait: number): void {
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      if (this.#closed) return;
+      this.#connect(config).then(
+        () => this.logger.info('LISTEN connection restored'),
+        (error: unknown) => {
+          const next = Math.min(RECONNECT_MAX_MS, wait * 2);
+          this.logger.warn({ err: error, retry_in_ms: next }, 'LISTEN reconnect failed; trying again');
+          this.#reconnect(config, next);
+        },
+      );
+    }, wait);
+    this.#retryTimer.unref();
   }
 
   async close(): Promise<void> {
     this.#closed = true;
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
     this.#emitter.removeAllListeners();
     await this.#client?.end().catch(() => undefined);
   }

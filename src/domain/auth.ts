@@ -82,10 +82,11 @@ export class AuthService {
     const hit = this.cached(cacheKey);
     if (hit) return hit.organizationId;
     const now = this.now();
-    const organizationId = await this.store.accessTokens.organizationOf(tokenHash, now);
-    if (organizationId === undefined) return undefined;
-    this.remember(cacheKey, organizationId, 0, now + CACHE_MS);
-    return organizationId;
+    const found = await this.store.accessTokens.lookup(tokenHash, now);
+    if (found === undefined) return undefined;
+    // Cached until the token's own expiry at the latest (remember caps it at CACHE_MS too).
+    this.remember(cacheKey, found.organization_id, 0, found.expires_at);
+    return found.organization_id;
   }
 
   /** OAuth2 client-credentials grant. */

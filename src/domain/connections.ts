@@ -1,10 +1,23 @@
 import type { Connector, ResolvedConnection, SignatureScheme, StoredConfig } from '../connectors/connector.js';
 import type { ConnectorRegistry } from '../connectors/registry.js';
+import {
+  MAX_PREVIOUS_SECRETS,
+  earliestExpiry,
+  openAuth,
+  openConfig,
+  openSigningSecret,
+  previousSecrets,
+  sealColumns,
+  sealPreviousSecrets,
+  splitHeaders,
+} from '../security/connection-secrets.js';
 import type { Sealer } from '../security/sealer.js';
 import { newSendkitSecret, newStandardSecret } from '../security/signing.js';
 import type { ConnectionRow } from '../store/schema.js';
+import { lockOrganizationCaps } from '../store/organization-caps.js';
 import type { Store } from '../store/store.js';
 import { HeraldError, notFound } from './errors.js';
+import { capReached } from './limits.js';
 import { isoSeconds } from './time.js';
 
 /** How long a rotated-out signing secret keeps signing alongside the new one. */
@@ -28,6 +41,10 @@ export class ConnectionService {
     private readonly sealer: Sealer,
     private readonly connectors: ConnectorRegistry,
     private readonly now: () => number = Date.now,
+    /** Every delivery's timeout is capped here (HERALD_MAX_TIMEOUT_MS): leases are sized to it. */
+    private readonly maxTimeoutMs = 30_000,
+    /** HERALD_MAX_CONNECTIONS_PER_ORG: a create beyond it is refused (400). */
+    private readonly maxPerOrganization = Number.POSITIVE_INFINITY,
   ) {}
 
   connector(type: string): Connector {
@@ -43,18 +60,23 @@ export class ConnectionService {
   ): Promise<ConnectionRow> {
     const connector = this.connectors.get(type);
     const prepared = withPointerBase(() => connector.prepare(configuration));
+    const stored = splitHeaders(prepared.config);
     const scheme = options.signatureScheme ?? 'standard';
     const secret = options.signingSecret ?? (scheme === 'sendkit' ? newSendkitSecret() : newStandardSecret());
     const now = this.now();
-    return store.connections.insert({
+    const insert = (tx: Store) => tx.connections.insert({
       organization_id: organizationId,
       type,
-      config: JSON.stringify(prepared.config),
-      auth_sealed: prepared.auth ? this.sealer.sealJson(prepared.auth) : null,
+      config: JSON.stringify(stored.config),
+      // Sealed by the UPDATE below, in the same transaction, once the row id is known: each
+      // sealed value is bound to its row (see SealedAt), so the insert cannot seal them yet.
+      auth_sealed: null,
       signature_scheme: scheme,
-      signing_secret_sealed: this.sealer.seal(secret),
+      signing_secret_sealed: '',
       previous_secret_sealed: null,
+      previous_secrets_sealed: null,
       previous_secret_expires_at: null,
+      extra_headers_sealed: null,
       status: options.status ?? connector.initialStatus,
       status_reason: null,
       oauth_sealed: null,
@@ -65,6 +87,18 @@ export class ConnectionService {
       last_delivered_at: null,
       created_at: now,
       updated_at: now,
+    });
+    // Counted and inserted under the organization's cap lock: concurrent creates cannot overshoot.
+    return store.transaction(async (tx) => {
+      await lockOrganizationCaps(tx, organizationId);
+      if ((await tx.connections.countForOrganization(organizationId)) >= this.maxPerOrganization) {
+        throw capReached('connections', this.maxPerOrganization);
+      }
+      const row = await insert(tx);
+      return tx.connections.update(
+        row.id,
+        sealColumns(this.sealer, row.id, { auth: prepared.auth, headers: stored.headers, signingSecret: secret }),
+      );
     });
   }
 
@@ -98,17 +132,17 @@ export class ConnectionService {
     const changes: Partial<ConnectionRow> = { updated_at: Math.max(this.now(), row.updated_at + 1) };
     if (patch.configuration !== undefined) {
       const connector = this.connectors.get(row.type);
-      const existing: StoredConfig = {
-        config: JSON.parse(row.config) as Record<string, unknown>,
-        auth: row.auth_sealed ? this.sealer.openJson<Record<string, string>>(row.auth_sealed) : null,
-      };
+      const existing: StoredConfig = { config: openConfig(this.sealer, row), auth: openAuth(this.sealer, row) };
       const prepared = withPointerBase(() => connector.prepare(patch.configuration, existing));
-      changes.config = JSON.stringify(prepared.config);
-      changes.auth_sealed = prepared.auth ? this.sealer.sealJson(prepared.auth) : null;
+      const stored = splitHeaders(prepared.config);
+      changes.config = JSON.stringify(stored.config);
+      Object.assign(changes, sealColumns(this.sealer, row.id, { auth: prepared.auth, headers: stored.headers }));
     }
     if (extra.name !== undefined) changes.name = extra.name;
     if (extra.status !== undefined) changes.status = extra.status;
-    if (extra.signingSecret !== undefined) changes.signing_secret_sealed = this.sealer.seal(extra.signingSecret);
+    if (extra.signingSecret !== undefined) {
+      Object.assign(changes, sealColumns(this.sealer, row.id, { signingSecret: extra.signingSecret }));
+    }
     return store.connections.update(row.id, changes);
   }
 
@@ -122,7 +156,8 @@ export class ConnectionService {
   }
 
   toResource(row: ConnectionRow): Record<string, unknown> {
-    const config = JSON.parse(row.config) as Record<string, unknown>;
+    // The connector's publicConfig masks what must not be shown (sensitive extra_headers).
+    const config = openConfig(this.sealer, row);
     const resource: Record<string, unknown> = {
       id: row.id,
       type: row.type,
@@ -136,37 +171,73 @@ export class ConnectionService {
   }
 
   signingSecret(row: ConnectionRow): string {
-    return this.sealer.open(row.signing_secret_sealed);
+    return openSigningSecret(this.sealer, row);
   }
 
-  /** A new signing secret; the old one keeps signing for ROTATION_OVERLAP_MS. */
+  /**
+   * A new signing secret. Every rotated-out one keeps signing until its own expiry,
+   * ROTATION_OVERLAP_MS after it was rotated out, however often the connection rotates; at
+   * most MAX_PREVIOUS_SECRETS may be valid at once, and a rotation beyond that is refused
+   * (dropping one early would break receivers that still verify with it). A SendKit
+   * signature has room for one secret only, so its old secret stops at once.
+   */
   async rotateSecret(organizationId: number, id: number): Promise<ConnectionRow> {
     const row = await this.get(organizationId, id);
     const now = this.now();
     const next = row.signature_scheme === 'sendkit' ? newSendkitSecret() : newStandardSecret();
+    let previous: { secret: string; expires_at: number }[] = [];
+    if (row.signature_scheme !== 'sendkit') {
+      previous = previousSecrets(this.sealer, row, now);
+      if (previous.length >= MAX_PREVIOUS_SECRETS) {
+        const oldest = new Date(earliestExpiry(previous) as number).toISOString();
+        throw new HeraldError(400, [
+          {
+            code: 'invalid',
+            detail:
+              `This connection already has ${MAX_PREVIOUS_SECRETS} rotated-out signing secrets that are still valid ` +
+              `(each for 24 hours); the oldest expires at ${oldest}. Rotate again after that.`,
+          },
+        ]);
+      }
+      previous = [{ secret: this.signingSecret(row), expires_at: now + ROTATION_OVERLAP_MS }, ...previous];
+    }
     return this.store.connections.update(row.id, {
-      signing_secret_sealed: this.sealer.seal(next),
-      previous_secret_sealed: row.signing_secret_sealed,
-      previous_secret_expires_at: now + ROTATION_OVERLAP_MS,
+      ...sealColumns(this.sealer, row.id, { signingSecret: next }),
+      previous_secrets_sealed: sealPreviousSecrets(this.sealer, row.id, previous),
+      previous_secret_sealed: null,
+      previous_secret_expires_at: earliestExpiry(previous),
       updated_at: Math.max(now, row.updated_at + 1),
     });
+  }
+
+  /** Until when the secret just rotated out keeps signing (now, for SendKit-style secrets). */
+  rotatedOutUntil(row: ConnectionRow): number {
+    const [newest] = previousSecrets(this.sealer, row, this.now());
+    return newest?.expires_at ?? row.updated_at;
   }
 
   /**
    * The current connections of these ids, decrypted, for the worker: it asks for a few
    * columns of each and reads (and decrypts) whole rows only of those that changed.
-   * Deleted connections are absent.
+   * Deleted connections are absent; one that cannot be decrypted or parsed is its Error,
+   * so that it fails only its own deliveries.
    */
-  async resolveMany(ids: readonly number[]): Promise<Map<number, ResolvedConnection>> {
+  async resolveMany(ids: readonly number[]): Promise<Map<number, ResolvedConnection | Error>> {
     const now = this.now();
-    const out = new Map<number, ResolvedConnection>();
+    const out = new Map<number, ResolvedConnection | Error>();
     const stale: number[] = [];
     for (const v of await this.store.connections.versions(ids)) {
       const cached = this.#current(v, now);
       if (cached) out.set(v.id, cached);
       else stale.push(v.id);
     }
-    for (const row of await this.store.connections.byIds(stale)) out.set(row.id, this.resolve(row));
+    for (const row of await this.store.connections.byIds(stale)) {
+      try {
+        out.set(row.id, this.resolve(row));
+      } catch (error) {
+        out.set(row.id, error instanceof Error ? error : new Error(String(error)));
+      }
+    }
     return out;
   }
 
@@ -182,28 +253,48 @@ export class ConnectionService {
     return undefined;
   }
 
+  /**
+   * The rotated-out secrets still valid, for signing. When the earliest of several expired,
+   * `previous_secret_expires_at` (what #current compares) is moved on to the next expiry, once,
+   * by whichever process sees it first; until then #current would miss on every claim.
+   */
+  #validPrevious(row: ConnectionRow, now: number): string[] {
+    const valid = previousSecrets(this.sealer, row, now);
+    const next = earliestExpiry(valid);
+    const stored = row.previous_secret_expires_at;
+    if (next !== null && stored !== null && stored <= now) {
+      void this.store.db
+        .updateTable('connections')
+        .set({ previous_secret_expires_at: next })
+        .where('id', '=', row.id)
+        .where('previous_secret_expires_at', '=', stored)
+        .execute()
+        .catch(() => undefined); // the next resolve tries again
+    }
+    return valid.map((p) => p.secret);
+  }
+
   /** Decrypts a connection for delivery, once per version of the row. */
   resolve(row: ConnectionRow): ResolvedConnection {
     const now = this.now();
     const cached = this.#current(row, now);
     if (cached) return cached;
-    const previousValid = row.previous_secret_expires_at !== null && row.previous_secret_expires_at > now;
-    const config = JSON.parse(row.config) as Record<string, unknown>;
+    const config = openConfig(this.sealer, row);
     const connector = this.connectors.get(row.type);
-    const secrets = [this.sealer.open(row.signing_secret_sealed)];
-    if (previousValid && row.previous_secret_sealed) secrets.push(this.sealer.open(row.previous_secret_sealed));
+    const secrets = [this.signingSecret(row), ...this.#validPrevious(row, now)];
     const resolved: ResolvedConnection = {
       id: row.id,
       organizationId: row.organization_id,
       type: row.type,
       updatedAt: row.updated_at,
       config,
-      auth: row.auth_sealed ? this.sealer.openJson<Record<string, string>>(row.auth_sealed) : null,
+      auth: openAuth(this.sealer, row),
       signatureScheme: row.signature_scheme as SignatureScheme,
       signingSecrets: secrets,
       tracksStats: row.public_id !== null,
       ...connector.limits(config),
     };
+    resolved.timeoutMs = Math.min(resolved.timeoutMs, this.maxTimeoutMs);
     if (this.#resolved.size > 50_000) this.#resolved.clear();
     this.#resolved.set(row.id, resolved);
     return resolved;

@@ -1,7 +1,7 @@
 import type { AttemptRow, DeliveryRow } from '../store/schema.js';
 import type { DeliveryFilter } from '../store/deliveries.js';
 import type { Store } from '../store/store.js';
-import { notFound } from './errors.js';
+import { HeraldError, notFound } from './errors.js';
 import { isoSeconds } from './time.js';
 
 export interface AttemptFilter {
@@ -38,6 +38,12 @@ export class DeliveryService {
       return updated ?? (await tx.deliveries.get(organizationId, id));
     });
     if (!row) throw notFound();
+    if (row.status === 'pending' && row.leased === 1 && row.next_attempt_at > now) {
+      // A worker is sending it right now; a second request would be a duplicate.
+      throw new HeraldError(409, [
+        { code: 'invalid', detail: 'The delivery is being attempted right now; retry it once that attempt has ended.' },
+      ]);
+    }
     this.wake();
     return row;
   }
@@ -68,6 +74,7 @@ export class DeliveryService {
       status: row.status,
       attempt_count: row.attempt_count,
       next_attempt_at: row.status === 'pending' ? new Date(row.next_attempt_at).toISOString() : null,
+      in_flight: row.status === 'pending' && row.leased === 1 && row.next_attempt_at > this.now(),
       last_status_code: row.last_status,
       last_error: row.last_error,
       created_at: isoSeconds(row.created_at),

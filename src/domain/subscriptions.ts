@@ -1,9 +1,11 @@
 import { isUniqueViolation } from '../store/errors.js';
 import type { SubscriptionRow } from '../store/schema.js';
 import type { SubscriptionFilter } from '../store/subscriptions.js';
+import { lockOrganizationCaps } from '../store/organization-caps.js';
 import type { Store } from '../store/store.js';
 import type { EventTypeCatalog } from './event-types/catalog.js';
 import { HeraldError, notFound } from './errors.js';
+import { capReached } from './limits.js';
 import { isoSeconds } from './time.js';
 
 export interface SubscriptionInput {
@@ -26,6 +28,10 @@ export class SubscriptionService {
     private readonly store: Store,
     private readonly catalog: EventTypeCatalog,
     private readonly now: () => number = Date.now,
+    /** Wakes this process's workers when parked deliveries became due. */
+    private readonly resumed: () => void = () => undefined,
+    /** HERALD_MAX_SUBSCRIPTIONS_PER_ORG: a create beyond it is refused (400). */
+    private readonly maxPerOrganization = Number.POSITIVE_INFINITY,
   ) {}
 
   private async checkConnection(store: Store, organizationId: number, connectionId: number): Promise<void> {
@@ -50,6 +56,11 @@ export class SubscriptionService {
     this.checkEventType(input.event_type);
     return store.transaction(async (tx) => {
       await this.checkConnection(tx, organizationId, input.connection_id);
+      // Counted and inserted under the organization's cap lock: concurrent creates cannot overshoot.
+      await lockOrganizationCaps(tx, organizationId);
+      if ((await tx.subscriptions.countForOrganization(organizationId)) >= this.maxPerOrganization) {
+        throw capReached('subscriptions', this.maxPerOrganization);
+      }
       const now = this.now();
       try {
         return await tx.subscriptions.insert({
@@ -84,17 +95,29 @@ export class SubscriptionService {
       const row = await tx.subscriptions.get(organizationId, id);
       if (!row) throw notFound();
       if (input.connection_id !== undefined) await this.checkConnection(tx, organizationId, input.connection_id);
+      const now = this.now();
+      let updated: SubscriptionRow;
       try {
-        return await tx.subscriptions.update(id, {
+        updated = await tx.subscriptions.update(id, {
           ...(input.connection_id !== undefined ? { connection_id: input.connection_id } : {}),
           ...(input.event_type !== undefined ? { event_type: input.event_type } : {}),
           ...(input.is_active !== undefined ? { is_active: input.is_active ? 1 : 0, status_reason: null } : {}),
-          updated_at: Math.max(this.now(), row.updated_at + 1),
+          updated_at: Math.max(now, row.updated_at + 1),
         });
       } catch (error) {
         if (isUniqueViolation(error)) throw duplicate();
         throw error;
       }
+      // Its unfinished deliveries follow it to the new connection, in this same transaction.
+      if (updated.connection_id !== row.connection_id) {
+        await tx.deliveries.moveToConnection(id, updated.connection_id, now);
+      }
+      // Resumed: what waited while it was paused is due now.
+      if (updated.is_active === 1 && row.is_active === 0 && (await tx.deliveries.unpark([id], now)) > 0) {
+        await tx.signalDue();
+        this.resumed();
+      }
+      return updated;
     });
   }
 

@@ -10,6 +10,16 @@ export class AccessTokens {
       .execute();
   }
 
+  /** A token still valid at `now`: its organization and its expiry (caches must not outlive it). */
+  lookup(tokenHash: string, now: number): Promise<{ organization_id: number; expires_at: number } | undefined> {
+    return this.db
+      .selectFrom('access_tokens')
+      .select(['organization_id', 'expires_at'])
+      .where('token_hash', '=', tokenHash)
+      .where('expires_at', '>', now)
+      .executeTakeFirst();
+  }
+
   async organizationOf(tokenHash: string, now: number): Promise<number | undefined> {
     const row = await this.db
       .selectFrom('access_tokens')
@@ -20,7 +30,10 @@ export class AccessTokens {
     return row?.organization_id;
   }
 
-  async deleteExpired(now: number): Promise<void> {
-    await this.db.deleteFrom('access_tokens').where('expires_at', '<=', now).execute();
+  /** Deletes up to `batch` expired tokens (index access_tokens_expires); returns how many. */
+  async deleteExpired(now: number, batch: number): Promise<number> {
+    const expired = this.db.selectFrom('access_tokens').select('token_hash').where('expires_at', '<=', now).limit(batch);
+    const result = await this.db.deleteFrom('access_tokens').where('token_hash', 'in', expired).executeTakeFirst();
+    return Number(result.numDeletedRows);
   }
 }

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { AttemptRow, NewAttempt } from './schema.js';
 import type { RawSqlite } from './raw-sqlite.js';
 import { insertAttempts } from './sqlite-queue.js';
@@ -15,13 +16,15 @@ export class Attempts {
       return raw.exclusive(this.db, () => insertAttempts(raw, rows));
     }
     for (let i = 0; i < rows.length; i += 2000) {
-      await this.db
-        .insertInto('attempts')
-        .values(rows.slice(i, i + 2000))
-        .execute();
+      await insertWhereDeliveryExists(this.db, rows.slice(i, i + 2000));
     }
   }
 
+  /**
+   * Newest first, keyset-paginated on id. `is_test` is a literal, not a bound parameter:
+   * SQLite uses the partial index of tests (`where is_test = 1`) only when the query's own
+   * term matches it when the statement is prepared.
+   */
   page(
     organizationId: number,
     filter: { deliveryId?: number; subscriptionId?: number; connectionId?: number; isTest?: boolean },
@@ -33,11 +36,31 @@ export class Attempts {
     if (filter.deliveryId !== undefined) query = query.where('delivery_id', '=', filter.deliveryId);
     if (filter.subscriptionId !== undefined) query = query.where('subscription_id', '=', filter.subscriptionId);
     if (filter.connectionId !== undefined) query = query.where('connection_id', '=', filter.connectionId);
-    if (filter.isTest !== undefined) query = query.where('is_test', '=', filter.isTest ? 1 : 0);
+    if (filter.isTest !== undefined) query = query.where('is_test', '=', sql.lit(filter.isTest ? 1 : 0) as unknown as number);
     return query.orderBy('id', 'desc').limit(limit).execute();
   }
 
   forDelivery(deliveryId: number): Promise<AttemptRow[]> {
     return this.db.selectFrom('attempts').selectAll().where('delivery_id', '=', deliveryId).orderBy('id').execute();
   }
+}
+
+/**
+ * PostgreSQL: the rows as arrays (one bound parameter per column), inserted only where their
+ * subscription and delivery still exist — one deleted while its request was out drops alone
+ * instead of failing the batch's foreign key (see sqlite-queue.ts INSERT_ATTEMPT).
+ */
+async function insertWhereDeliveryExists(db: Executor, rows: readonly NewAttempt[]): Promise<void> {
+  const col = <K extends keyof NewAttempt>(key: K) => rows.map((r) => r[key] ?? null);
+  await sql`insert into attempts (organization_id, delivery_id, subscription_id, connection_id, number, is_test,
+      started_at, duration_ms, url, request_headers, response_status, response_body, error)
+    select v.* from unnest(${col('organization_id')}::bigint[], ${col('delivery_id')}::bigint[],
+      ${col('subscription_id')}::bigint[], ${col('connection_id')}::bigint[], ${col('number')}::integer[],
+      ${col('is_test')}::integer[], ${col('started_at')}::bigint[], ${col('duration_ms')}::integer[],
+      ${col('url')}::text[], ${col('request_headers')}::text[], ${col('response_status')}::integer[],
+      ${col('response_body')}::text[], ${col('error')}::text[])
+      as v(organization_id, delivery_id, subscription_id, connection_id, number, is_test, started_at, duration_ms,
+        url, request_headers, response_status, response_body, error)
+    where exists (select 1 from subscriptions s where s.id = v.subscription_id)
+      and (v.delivery_id is null or exists (select 1 from deliveries d where d.id = v.delivery_id))`.execute(db);
 }

@@ -5,6 +5,16 @@ import type { Executor } from './store.js';
 export class Connections {
   constructor(private readonly db: Executor) {}
 
+  /** How many connections the organization has, for its cap (index connections_org). */
+  async countForOrganization(organizationId: number): Promise<number> {
+    const row = await this.db
+      .selectFrom('connections')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('organization_id', '=', organizationId)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
   async insert(row: Insertable<ConnectionsTable>): Promise<ConnectionRow> {
     return this.db.insertInto('connections').values(row).returningAll().executeTakeFirstOrThrow();
   }

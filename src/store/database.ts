@@ -1,6 +1,6 @@
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
-import { migrations } from './migrations.js';
+import { migrations } from './migrations/index.js';
 import { RawSqlite, SQLITE_DURABLE_SYNC } from './raw-sqlite.js';
 import { openSqliteHandle } from './sqlite-handle.js';
 import { type SqliteQueue, sqliteQueue } from './sqlite-queue-client.js';
@@ -13,6 +13,8 @@ export interface OpenedDatabase {
   dialect: Dialect;
   /** PostgreSQL only: a pool for LISTEN connections, with the same settings. */
   pgConfig?: pg.ClientConfig;
+  /** PostgreSQL only: the pool, whose idle-connection errors the process logs. */
+  pool?: pg.Pool;
   /** SQLite only: the handle for the delivery hot path's prepared statements. */
   raw?: RawSqlite;
   /** SQLite only: claims and result batches, off the main thread. */
@@ -26,10 +28,22 @@ export function openDatabase(url: string, schema?: string): OpenedDatabase {
   if (/^postgres(ql)?:\/\//.test(url)) {
     const pgConfig: pg.ClientConfig = {
       connectionString: url,
+      // Operators (and tests) tell Herald's sessions apart in pg_stat_activity by this.
+      application_name: schema ? `herald ${schema}` : 'herald',
+      // While the server is away, a request fails within this instead of waiting forever.
+      connectionTimeoutMillis: 5000,
       ...(schema ? { options: `-c search_path=${quoteIdent(schema)}` } : {}),
     };
     const pool = new pg.Pool({ ...pgConfig, max: 10 });
-    return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), dialect: 'postgres', pgConfig };
+    // An idle connection terminated by the server (restart, failover, pg_terminate_backend)
+    // is emitted here; without a listener it is an unhandled error that kills the process.
+    // The pool drops it and opens a new one on the next query; herald.ts logs it.
+    pool.on('error', () => undefined);
+    // The pool listens only while a connection is idle; one checked out (a transaction between
+    // two statements) that the server terminates would raise an unhandled error. Its query
+    // fails on its own, and the pool discards the broken connection when it comes back.
+    pool.on('connect', (client) => client.on('error', () => undefined));
+    return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), dialect: 'postgres', pgConfig, pool };
   }
   const file = url.replace(/^sqlite:/, '');
   const raw = new RawSqlite(openSqliteHandle(file, SQLITE_DURABLE_SYNC, 8));

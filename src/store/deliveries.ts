@@ -3,7 +3,7 @@ import { chunkSize } from './events.js';
 import type { Dialect } from './database.js';
 import type { RawSqlite } from './raw-sqlite.js';
 import type { SqliteQueue } from './sqlite-queue-client.js';
-import type { ClaimedDelivery, DeliveryUpdate } from './queue.js';
+import type { ClaimRequest, ClaimedDelivery, DeliveryUpdate } from './queue.js';
 import { insertDeliveries } from './sqlite-queue.js';
 import type { DeliveriesTable, DeliveryRow, DeliveryStatus } from './schema.js';
 import type { Executor } from './store.js';
@@ -13,6 +13,9 @@ import type { Executor } from './store.js';
  * WHERE term matches the index's own (`status = 'pending'`) at prepare time.
  */
 const PENDING = sql.lit('pending') as unknown as DeliveryStatus;
+
+/** PostgreSQL's clock in epoch milliseconds (the lease's time base on that dialect). */
+const DATABASE_NOW_MS = sql<number>`(extract(epoch from clock_timestamp()) * 1000)::bigint`;
 
 export interface DeliveryFilter {
   subscriptionId?: number;
@@ -47,26 +50,23 @@ export class Deliveries {
 
   /**
    * Leases up to `limit` due deliveries, at most `perConnection` of any one connection, by
-   * moving their `next_attempt_at` to `leaseUntil`. It looks at the `scan` earliest due rows
-   * only, so its cost does not grow with the backlog. PostgreSQL: SKIP LOCKED lets any
-   * number of workers claim side by side without double claims. SQLite: the single
-   * statement is atomic under its one-writer lock.
+   * moving their `next_attempt_at` to the end of the lease (and marking them `leased`). It
+   * looks at the `scan` earliest due rows only, so its cost does not grow with the backlog.
+   * PostgreSQL: SKIP LOCKED lets any number of workers claim side by side without double
+   * claims, and "now" is the database's clock, so workers with skewed clocks agree on leases.
+   * SQLite: the single statement is atomic under its one-writer lock.
    */
-  claim(
-    now: number,
-    leaseUntil: number,
-    limit: number,
-    perConnection: number,
-    exclude: readonly number[],
-  ): Promise<ClaimedDelivery[]> {
+  claim(request: Omit<ClaimRequest, 'scan'>): Promise<ClaimedDelivery[]> {
+    const { limit, perConnection, exclude, leaseMs } = request;
     const scan = Math.min(limit * 4, 20_000);
-    if (this.queue) return this.queue.claim({ now, leaseUntil, limit, perConnection, scan, exclude });
+    if (this.queue) return this.queue.claim({ ...request, scan });
     const db = this.db;
+    const dbNow = this.dialect === 'postgres' ? DATABASE_NOW_MS : sql<number>`${request.now}`;
     let scanned = db
       .selectFrom('deliveries')
       .select(['id', 'connection_id', 'next_attempt_at'])
       .where('status', '=', PENDING)
-      .where('next_attempt_at', '<=', now)
+      .where('next_attempt_at', '<=', dbNow)
       .orderBy('next_attempt_at')
       .limit(scan);
     if (exclude.length > 0) scanned = scanned.where('connection_id', 'not in', exclude);
@@ -86,7 +86,7 @@ export class Deliveries {
       .limit(limit);
     return db
       .updateTable('deliveries')
-      .set({ next_attempt_at: leaseUntil })
+      .set({ next_attempt_at: sql<number>`${dbNow} + ${leaseMs}`, leased: 1 })
       .where('id', 'in', due)
       .returning([
         'id',
@@ -109,11 +109,25 @@ export class Deliveries {
     return row?.due == null ? undefined : Number(row.due);
   }
 
-  async queueStats(now: number): Promise<{ pending: number; oldestDueMs: number }> {
+  /**
+   * The queue gauges in one statement, both from the partial due index: pending deliveries
+   * counted up to `countCap` (a bigger backlog reads as countCap, "at least"; counting
+   * millions of rows would cost a scrape interval's worth of database time), and when the
+   * earliest one is due (one index seek).
+   */
+  async queueStats(now: number, countCap: number): Promise<{ pending: number; oldestDueMs: number }> {
     const row = await this.db
-      .selectFrom('deliveries')
-      .select((eb) => [eb.fn.countAll<number>().as('pending'), eb.fn.min<number>('next_attempt_at').as('due')])
-      .where('status', '=', PENDING)
+      .selectNoFrom((eb) => [
+        eb
+          .selectFrom(eb.selectFrom('deliveries').select('id').where('status', '=', PENDING).limit(countCap).as('capped'))
+          .select(eb.fn.countAll<number>().as('n'))
+          .as('pending'),
+        eb
+          .selectFrom('deliveries')
+          .select((sub) => sub.fn.min<number>('next_attempt_at').as('due'))
+          .where('status', '=', PENDING)
+          .as('due'),
+      ])
       .executeTakeFirstOrThrow();
     const due = row.due == null ? now : Number(row.due);
     return { pending: Number(row.pending), oldestDueMs: Math.max(0, now - due) };
@@ -143,6 +157,7 @@ export class Deliveries {
           last_status: u.lastStatus,
           last_error: u.lastError,
           updated_at: now,
+          leased: 0,
         }))
         .where('id', '=', u.id)
         .where('next_attempt_at', '=', u.lease)
@@ -161,6 +176,7 @@ export class Deliveries {
           last_status: first.lastStatus,
           last_error: null,
           updated_at: now,
+          leased: 0,
         }))
         .where('id', 'in', ids)
         .where('next_attempt_at', '=', first.lease)
@@ -196,16 +212,50 @@ export class Deliveries {
     return query.orderBy('id', 'desc').limit(limit).execute();
   }
 
-  /** Attempt again now: a failed delivery is pending again, a pending one is due now. */
+  /**
+   * Attempt again now: a failed (or parked) delivery is pending again, a pending one is due
+   * now — unless a worker holds it right now (leased, lease not over): then nothing changes
+   * and the caller learns it is in flight, so a manual retry never doubles an attempt.
+   */
   async retryNow(organizationId: number, id: number, now: number): Promise<DeliveryRow | undefined> {
     return this.db
       .updateTable('deliveries')
-      .set({ status: 'pending', next_attempt_at: now, updated_at: now })
+      .set({ status: 'pending', next_attempt_at: now, updated_at: now, leased: 0 })
       .where('organization_id', '=', organizationId)
       .where('id', '=', id)
-      .where('status', '!=', 'succeeded')
+      .where((eb) =>
+        eb.or([
+          eb('status', 'in', ['failed', 'parked']),
+          eb.and([eb('status', '=', 'pending'), eb.or([eb('leased', '=', 0), eb('next_attempt_at', '<=', now)])]),
+        ]),
+      )
       .returningAll()
       .executeTakeFirst();
+  }
+
+  /**
+   * A subscription moved to another connection: its unfinished deliveries (pending, parked,
+   * failed and so recoverable) follow it. Succeeded ones stay the old connection's history.
+   */
+  async moveToConnection(subscriptionId: number, connectionId: number, now: number): Promise<void> {
+    await this.db
+      .updateTable('deliveries')
+      .set({ connection_id: connectionId, updated_at: now })
+      .where('subscription_id', '=', subscriptionId)
+      .where('status', '!=', 'succeeded')
+      .execute();
+  }
+
+  /** The parked deliveries of these subscriptions (now active again) are due now. */
+  async unpark(subscriptionIds: readonly number[], now: number): Promise<number> {
+    if (subscriptionIds.length === 0) return 0;
+    const result = await this.db
+      .updateTable('deliveries')
+      .set({ status: 'pending', next_attempt_at: now, updated_at: now, leased: 0 })
+      .where('subscription_id', 'in', subscriptionIds)
+      .where('status', '=', sql.lit('parked') as unknown as DeliveryStatus)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
   }
 
   async requeueFailed(organizationId: number, subscriptionId: number, since: number, now: number): Promise<number> {
@@ -220,22 +270,12 @@ export class Deliveries {
     return Number(result.numUpdatedRows);
   }
 
-  async failPendingForConnection(connectionId: number, reason: string, now: number): Promise<number> {
-    const result = await this.db
-      .updateTable('deliveries')
-      .set({ status: 'failed', last_error: reason, updated_at: now })
-      .where('connection_id', '=', connectionId)
-      .where('status', '=', 'pending')
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows);
-  }
-
   /** Gives leased deliveries back unattempted (a worker stopping, or holding more than it can send). */
   async release(ids: readonly number[], lease: number, now: number): Promise<void> {
     if (ids.length === 0) return;
     await this.db
       .updateTable('deliveries')
-      .set({ next_attempt_at: now })
+      .set({ next_attempt_at: now, leased: 0 })
       .where('id', 'in', ids)
       .where('next_attempt_at', '=', lease)
       .where('status', '=', 'pending')

@@ -31,7 +31,10 @@ export class OauthStates {
     return Number(result.numUpdatedRows) === 1;
   }
 
-  async deleteExpired(now: number): Promise<void> {
-    await this.db.deleteFrom('oauth_states').where('expires_at', '<', now).execute();
+  /** Deletes up to `batch` expired states (index oauth_states_expires); returns how many. */
+  async deleteExpired(now: number, batch: number): Promise<number> {
+    const expired = this.db.selectFrom('oauth_states').select('state_hash').where('expires_at', '<', now).limit(batch);
+    const result = await this.db.deleteFrom('oauth_states').where('state_hash', 'in', expired).executeTakeFirst();
+    return Number(result.numDeletedRows);
   }
 }

@@ -10,22 +10,24 @@ export type ClaimedDelivery = Pick<
   'id' | 'organization_id' | 'event_id' | 'subscription_id' | 'connection_id' | 'attempt_count' | 'next_attempt_at'
 >;
 
-/** What one attempt did to its delivery, as the results writer applies it. */
+/** What one claimed delivery became, as the results writer applies it. */
 export interface DeliveryUpdate {
   id: number;
   /** The lease this worker claimed with; a stale worker's result no longer matches. */
   lease: number;
+  /** `pending` again (a retry), finished, or `parked` behind a paused subscription. */
   status: DeliveryStatus;
   nextAttemptAt: number;
   lastStatus: number | null;
   lastError: string | null;
-  /** False when no request was made (e.g. the subscription was paused meanwhile). */
+  /** False when no request was made (parked, or the delivery could not be sent at all). */
   attempted: boolean;
 }
 
 export interface ClaimRequest {
+  /** The claiming process's clock; PostgreSQL uses the database's own clock instead. */
   now: number;
-  leaseUntil: number;
+  leaseMs: number;
   limit: number;
   perConnection: number;
   /** How many of the earliest due rows to look at. */
@@ -36,6 +38,7 @@ export interface ClaimRequest {
 /** One batch of results, written in one transaction. */
 export interface ResultBatch {
   now: number;
+  /** Inserted only where their delivery (and subscription) still exist: a row that is gone drops alone. */
   attempts: NewAttempt[];
   updates: Array<DeliveryUpdate & { connectionId: number; tracksStats: boolean }>;
   released: Array<{ id: number; lease: number }>;
@@ -46,7 +49,8 @@ export interface ResultBatch {
 export function finalCounts(batch: ResultBatch, applied: Set<number>): Map<number, { delivered: number; failed: number }> {
   const counts = new Map<number, { delivered: number; failed: number }>();
   for (const u of batch.updates) {
-    if (!u.tracksStats || u.status === 'pending' || !applied.has(u.id)) continue;
+    if (!u.tracksStats || !applied.has(u.id)) continue;
+    if (u.status !== 'succeeded' && u.status !== 'failed') continue;
     const c = counts.get(u.connectionId) ?? { delivered: 0, failed: 0 };
     if (u.status === 'succeeded') c.delivered++;
     else c.failed++;

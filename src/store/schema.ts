@@ -15,6 +15,7 @@ export interface Database {
   deliveries: DeliveriesTable;
   attempts: AttemptsTable;
   oauth_states: OauthStatesTable;
+  installation: InstallationTable;
 }
 
 export interface OrganizationsTable {
@@ -48,8 +49,14 @@ export interface ConnectionsTable {
   auth_sealed: string | null;
   signature_scheme: string;
   signing_secret_sealed: string;
+  /** Before migration 0005 only: one rotated-out secret (read, never written). */
   previous_secret_sealed: string | null;
+  /** Sealed JSON list of rotated-out secrets still valid: `[{secret, expires_at}]`, newest first. */
+  previous_secrets_sealed: string | null;
+  /** The earliest `expires_at` of a rotated-out secret still valid (the delivery cache compares it). */
   previous_secret_expires_at: number | null;
+  /** Sealed JSON of the `extra_headers` values; `config` keeps only their names. */
+  extra_headers_sealed: string | null;
   status: string;
   status_reason: string | null;
   /** Sealed JSON of OAuth tokens (Klaviyo). */
@@ -93,6 +100,8 @@ export interface IdempotencyKeysTable {
   key: string;
   response: string;
   created_at: number;
+  /** SHA-256 of the request the key was first used with (null: stored before migration 0006). */
+  request_hash: string | null;
 }
 
 export interface DeliveriesTable {
@@ -109,9 +118,12 @@ export interface DeliveriesTable {
   last_error: string | null;
   created_at: number;
   updated_at: number;
+  /** 1 while a worker holds it: `next_attempt_at` is then the end of that lease. */
+  leased: Generated<number>;
 }
 
-export type DeliveryStatus = 'pending' | 'succeeded' | 'failed';
+/** `parked`: waiting for its subscription to be active again (not due, not attempted). */
+export type DeliveryStatus = 'pending' | 'succeeded' | 'failed' | 'parked';
 
 export interface AttemptsTable {
   id: Generated<number>;
@@ -137,6 +149,23 @@ export interface OauthStatesTable {
   verifier_sealed: string;
   expires_at: number;
   used_at: number | null;
+}
+
+/** One row (id 1): what ties this database to its secret key (see src/security/installation.ts). */
+export interface InstallationTable {
+  id: number;
+  /** Random per database: never the same for two databases, whatever their keys. */
+  installation_id: string;
+  /** Salt of the key derivation (scrypt for passphrases, HKDF for every key). */
+  kdf_salt: string;
+  /** JSON `[{kid, check}]`: the keys sealed values may be under; a process must hold them all. */
+  keys: string;
+  /** The key new values are sealed under. */
+  primary_kid: string;
+  /** Sealed random secret `webhook-id`s are derived from. */
+  webhook_id_salt_sealed: string;
+  created_at: number;
+  updated_at: number;
 }
 
 export type ConnectionRow = Selectable<ConnectionsTable>;

@@ -19,7 +19,7 @@ const DUE = `select id, connection_id from deliveries
   order by next_attempt_at, id limit ?`;
 
 /** …and the picked ones are leased in one statement, each only if still due (another worker may have it). */
-const LEASE = `update deliveries set next_attempt_at = ?
+const LEASE = `update deliveries set next_attempt_at = ?, leased = 1
   where id in (select value from json_each(?)) and status = 'pending' and next_attempt_at <= ?
   returning ${CLAIMED_COLUMNS}`;
 
@@ -27,13 +27,20 @@ const INSERT_DELIVERY = `insert into deliveries (organization_id, event_id, subs
   attempt_count, next_attempt_at, last_status, last_error, created_at, updated_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
 const APPLY = `update deliveries set status = ?, attempt_count = attempt_count + ?, next_attempt_at = ?,
-  last_status = ?, last_error = ?, updated_at = ? where id = ? and next_attempt_at = ? and status = 'pending'`;
+  last_status = ?, last_error = ?, updated_at = ?, leased = 0 where id = ? and next_attempt_at = ? and status = 'pending'`;
 
-const RELEASE = `update deliveries set next_attempt_at = ? where id = ? and next_attempt_at = ? and status = 'pending'`;
+const RELEASE = `update deliveries set next_attempt_at = ?, leased = 0 where id = ? and next_attempt_at = ? and status = 'pending'`;
 
+/**
+ * An attempt whose delivery or subscription was deleted while its request was out is dropped
+ * alone: inserted unconditionally, its foreign key would fail and roll back the whole batch
+ * (every tenant's results, sent again when their leases end).
+ */
 const INSERT_ATTEMPT = `insert into attempts (organization_id, delivery_id, subscription_id, connection_id, number,
   is_test, started_at, duration_ms, url, request_headers, response_status, response_body, error)
-  values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+  select ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+  where exists (select 1 from subscriptions where id = ?)
+    and (? is null or exists (select 1 from deliveries where id = ?))`;
 
 const DEACTIVATE = `update subscriptions set is_active = 0, status_reason = ?, updated_at = ?
   where connection_id = ? and is_active = 1`;
@@ -58,7 +65,7 @@ export function claimDue(raw: RawSqlite, r: ClaimRequest): ClaimedDelivery[] {
     if (picked.length >= r.limit) break;
   }
   if (picked.length === 0) return [];
-  const claimed = raw.statement(LEASE).all(r.leaseUntil, JSON.stringify(picked), r.now) as ClaimedDelivery[];
+  const claimed = raw.statement(LEASE).all(r.now + r.leaseMs, JSON.stringify(picked), r.now) as ClaimedDelivery[];
   // RETURNING comes in no particular order: back to arrival order.
   return claimed.sort((a, b) => a.id - b.id);
 }
@@ -100,6 +107,9 @@ export function insertAttempts(raw: RawSqlite, rows: readonly NewAttempt[]): voi
       r.response_status ?? null,
       r.response_body ?? null,
       r.error ?? null,
+      r.subscription_id,
+      r.delivery_id ?? null,
+      r.delivery_id ?? null,
     );
   }
 }

@@ -10,6 +10,7 @@ import { IdempotencyKeys } from './idempotency.js';
 import { OauthStates } from './oauth-states.js';
 import { Organizations } from './organizations.js';
 import { BUSY_TIMEOUT_MS, BeginBusy, type RawSqlite } from './raw-sqlite.js';
+import { isForeignKeyViolation, isRetryableConflict } from './errors.js';
 import type { SqliteQueue } from './sqlite-queue-client.js';
 import { type ResultBatch, finalCounts } from './queue.js';
 import type { Database } from './schema.js';
@@ -88,8 +89,20 @@ export class Store {
    * Writes one batch of delivery results in one relaxed transaction and returns the ids of
    * the deliveries whose lease still held. SQLite: on the queue (thread or inline).
    */
-  recordResults(batch: ResultBatch): Promise<number[]> {
+  async recordResults(batch: ResultBatch): Promise<number[]> {
     if (this.queue) return this.queue.record(batch);
+    // A delivery deleted between an attempt's existence check and its insert (another
+    // transaction's commit) fails the foreign key: run the batch again, which then drops it.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#recordResults(batch);
+      } catch (error) {
+        if (attempt >= 5 || !(isForeignKeyViolation(error) || isRetryableConflict(error))) throw error;
+      }
+    }
+  }
+
+  #recordResults(batch: ResultBatch): Promise<number[]> {
     return this.transaction(
       async (tx) => {
         await tx.attempts.insertMany(batch.attempts);

@@ -11,6 +11,16 @@ export interface SubscriptionFilter {
 export class Subscriptions {
   constructor(private readonly db: Executor) {}
 
+  /** How many subscriptions the organization has, for its cap (index subscriptions_route). */
+  async countForOrganization(organizationId: number): Promise<number> {
+    const row = await this.db
+      .selectFrom('subscriptions')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('organization_id', '=', organizationId)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
   insert(row: Insertable<SubscriptionsTable>): Promise<SubscriptionRow> {
     return this.db.insertInto('subscriptions').values(row).returningAll().executeTakeFirstOrThrow();
   }
@@ -44,9 +54,13 @@ export class Subscriptions {
       .executeTakeFirst();
   }
 
-  byIds(ids: readonly number[]): Promise<Pick<SubscriptionRow, 'id' | 'is_active'>[]> {
+  byIds(ids: readonly number[]): Promise<Pick<SubscriptionRow, 'id' | 'is_active' | 'connection_id'>[]> {
     if (ids.length === 0) return Promise.resolve([]);
-    return this.db.selectFrom('subscriptions').select(['id', 'is_active']).where('id', 'in', ids).execute();
+    return this.db
+      .selectFrom('subscriptions')
+      .select(['id', 'is_active', 'connection_id'])
+      .where('id', 'in', ids)
+      .execute();
   }
 
   /** The routing query of ingestion. */

@@ -1,14 +1,13 @@
 /**
  * The generated OpenAPI 3.1 document covers the reference contract, and /docs renders it in
- * a real browser (Debian's Chromium, driven by playwright-core).
+ * a real browser (test/support/browser.ts).
  */
-import { existsSync } from 'node:fs';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser } from '../support/browser.js';
 import { DATABASES, type TestHerald, startHerald } from '../support/herald.js';
 import { API, HTTP_METHODS, type Json, loadSpec } from './helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const spec = loadSpec();
 
 /** A path with its parameter names erased, so `{id}` and `{subscription_id}` compare alike. */
@@ -21,15 +20,6 @@ const contract: Array<[string, string[]]> = Object.entries<Json>(spec.paths).map
   `${API}${path}`,
   methodsOf(item),
 ]);
-
-/** Chromium may still be being installed: wait for it for a while. */
-async function waitForChromium(): Promise<void> {
-  const deadline = Date.now() + 5 * 60_000;
-  while (!existsSync(CHROMIUM)) {
-    if (Date.now() > deadline) throw new Error(`${CHROMIUM} is missing (apt-get install chromium)`);
-    await new Promise((r) => setTimeout(r, 5000));
-  }
-}
 
 describe.each(DATABASES)('OpenAPI document and docs page on %s', (kind) => {
   let h: TestHerald;
@@ -78,19 +68,8 @@ describe.each(DATABASES)('OpenAPI document and docs page on %s', (kind) => {
   describe('in a browser', () => {
     let browser: Browser;
     beforeAll(async () => {
-      await waitForChromium();
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: [
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-          '--no-first-run',
-        ],
-      });
-    }, 6 * 60_000);
+      browser = await launchBrowser();
+    }, 3 * 60_000);
     afterAll(() => browser?.close());
 
     it('/docs shows the Swagger UI with the operations of the contract', async () => {

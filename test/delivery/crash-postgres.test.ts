@@ -63,6 +63,7 @@ suite(title, () => {
       HERALD_SECRET_KEY: randomBytes(32).toString('base64'),
       HERALD_ALLOW_PRIVATE_NETWORKS: 'true',
       HERALD_LEASE_MS: '3000',
+      HERALD_MAX_TIMEOUT_MS: '1000',
       HERALD_RETRY_SCHEDULE: '100ms,200ms,400ms',
     };
     receiver = await startReceiver((_req, res) => {

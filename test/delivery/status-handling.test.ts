@@ -147,9 +147,10 @@ describe.each(DATABASES)('status handling on %s', (kind) => {
     expect(sub.body.data.is_active).toBe(true);
   });
 
-  it('keeps at most 64 KiB of a response body in the attempt log', async () => {
+  it('keeps at most HERALD_RESPONSE_BODY_BYTES (8 KiB) of a response body in the attempt log, cut at a character', async () => {
     const org = await h.createOrg();
-    const big = `${'a'.repeat(60 * 1024)}${'b'.repeat(40 * 1024)}`;
+    // 8 KiB minus one byte of ASCII, then 3-byte characters: the limit falls inside one.
+    const big = `${'a'.repeat(8 * 1024 - 1)}${'€'.repeat(20_000)}`;
     receiver.respond((req, res) => {
       if (req.path === '/big') res.writeHead(500, { 'content-type': 'text/plain' }).end(big);
       else void ok(req, res);
@@ -160,8 +161,9 @@ describe.each(DATABASES)('status handling on %s', (kind) => {
     const failed = await waitForStatus(h, org, d.id, 'failed');
     const body = failed.attempts[0].response_body as string;
     expect(failed.attempts[0].response_status).toBe(500);
-    expect(body.length).toBeGreaterThan(60 * 1024); // kept up to the limit, not dropped
-    expect(Buffer.byteLength(body)).toBeLessThanOrEqual(64 * 1024);
+    // Kept up to the limit, not dropped, and no character cut in half.
+    expect(body).toBe('a'.repeat(8 * 1024 - 1));
+    expect(Buffer.byteLength(body)).toBeLessThanOrEqual(8 * 1024);
     expect(big.startsWith(body)).toBe(true);
   });
 

@@ -1,6 +1,6 @@
-import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CALLBACK_PATH } from '../../src/connectors/klaviyo/settings.js';
+import { launchBrowser } from '../support/browser.js';
 import { type FakeKlaviyo, startFakeKlaviyo } from '../support/fake-klaviyo.js';
 import { type Credentials, DATABASES, type TestHerald } from '../support/herald.js';
 import { CONNECTIONS, followAuthorization, klaviyoConnection, startAuthorization, startKlaviyoHerald } from './harness.js';
@@ -96,10 +96,7 @@ describe.each(DATABASES)('Klaviyo authorization callback on %s', (kind) => {
   it('renders the pages in a real browser', async () => {
     const { connectionId } = await klaviyoConnection(h, org);
     const url = await startAuthorization(h, org, connectionId);
-    const browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    const browser = await launchBrowser();
     try {
       const page = await browser.newPage();
       const response = await page.goto(url);

@@ -10,8 +10,17 @@ import { createLogger } from '../../src/observability/logger.js';
 
 export type DatabaseKind = 'sqlite' | 'postgres';
 
-/** SQLite always; PostgreSQL too when HERALD_TEST_POSTGRES_URL is set (CI sets it). */
+/**
+ * SQLite always; PostgreSQL too when HERALD_TEST_POSTGRES_URL is set, which the vitest
+ * globalSetup (test/support/global-setup.ts) does when a server answers on 127.0.0.1:5432.
+ */
 export const DATABASES: DatabaseKind[] = process.env.HERALD_TEST_POSTGRES_URL ? ['sqlite', 'postgres'] : ['sqlite'];
+
+/**
+ * Request budgets far above what any test sends, so that polling tests are never throttled
+ * while the limiter still runs on every request (test/api/rate-limit.test.ts sets its own).
+ */
+export const TEST_RATE_LIMITS = { HERALD_RATE_LIMIT_API: '1000000', HERALD_RATE_LIMIT_EVENTS: '1000000' };
 
 export interface Credentials {
   organization_id: number;
@@ -76,6 +85,9 @@ export async function startHerald(
     HERALD_SECRET_KEY: randomBytes(32).toString('base64'),
     HERALD_ALLOW_PRIVATE_NETWORKS: 'true',
     HERALD_LOG_LEVEL: process.env.HERALD_TEST_LOG_LEVEL ?? 'silent',
+    // Closing a test Herald with requests still out should not wait the production grace.
+    HERALD_SHUTDOWN_GRACE_MS: '2000',
+    ...TEST_RATE_LIMITS,
     HERALD_PORT: String(options.port ?? 0),
     ...(options.port ? { HERALD_PUBLIC_URL: `http://127.0.0.1:${options.port}` } : {}),
     ...freshDatabaseEnv(kind, dataDir),

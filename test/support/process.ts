@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type ApiResponse, type Credentials, apiRequest } from './herald.js';
+import { type ApiResponse, type Credentials, TEST_RATE_LIMITS, apiRequest } from './herald.js';
 import { freePort } from './ports.js';
 
 export { freePort };
@@ -143,6 +143,7 @@ export async function spawnHerald(options: SpawnOptions): Promise<HeraldProcess>
     ...baseEnv(),
     HERALD_HOST: '127.0.0.1',
     HERALD_LOG_LEVEL: 'info',
+    ...TEST_RATE_LIMITS,
     ...options.env,
     HERALD_PORT: String(port),
   };

@@ -15,7 +15,7 @@ export function webhookFields(eventNames: string[]) {
       maxItems: 100,
       description: 'Event names of the catalog; duplicates count once.',
     }),
-    // 16+ characters: the abbreviated form (first 12 + "...") must never be the whole secret.
+    // 16+ characters: the abbreviated form (first 4 + "...") shows at most a quarter of it.
     secret: Type.String({ minLength: 16, maxLength: 256, description: 'HMAC signing secret; 64 random hex chars when omitted.' }),
     retryAttempts: Type.Integer({ minimum: 0, maximum: 10, description: 'Retries after the first attempt (default 3).' }),
     timeoutMs: Type.Integer({ minimum: 1000, maximum: 30000, description: 'Per-attempt timeout (default 10000).' }),
@@ -30,7 +30,7 @@ export const Webhook = Type.Object({
   name: Type.String(),
   url: Type.String(),
   events: Type.Array(Type.String()),
-  secret: Type.String({ description: 'Whole in the answer to create only; afterwards the first 12 characters and "...".' }),
+  secret: Type.String({ description: 'Whole in the answer to create only; afterwards the first 4 characters and "...".' }),
   retryAttempts: Type.Integer(),
   timeoutMs: Type.Integer(),
   status: WebhookStatus,

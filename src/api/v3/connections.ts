@@ -174,7 +174,7 @@ export async function connectionRoutes(app: FastifyInstance, opts: { connections
       return {
         data: {
           secret: connections.signingSecret(row),
-          previous_secret_expires_at: new Date(row.previous_secret_expires_at as number).toISOString(),
+          previous_secret_expires_at: new Date(connections.rotatedOutUntil(row)).toISOString(),
         },
       };
     },

@@ -11,7 +11,7 @@ export async function deliveryRoutes(app: FastifyInstance, opts: { deliveries: D
   const { deliveries } = opts;
 
   app.get<{
-    Querystring: { subscription_id?: number; connection_id?: number; event_id?: number; status?: 'pending' | 'succeeded' | 'failed'; limit: number; cursor?: string };
+    Querystring: { subscription_id?: number; connection_id?: number; event_id?: number; status?: 'pending' | 'parked' | 'succeeded' | 'failed'; limit: number; cursor?: string };
   }>(
     '/event-subscriptions/deliveries',
     {
@@ -23,7 +23,7 @@ export async function deliveryRoutes(app: FastifyInstance, opts: { deliveries: D
           subscription_id: Type.Optional(PositiveInt),
           connection_id: Type.Optional(PositiveInt),
           event_id: Type.Optional(PositiveInt),
-          status: Type.Optional(Type.String({ enum: ['pending', 'succeeded', 'failed'] })),
+          status: Type.Optional(Type.String({ enum: ['pending', 'parked', 'succeeded', 'failed'] })),
           ...PageQuery,
         }),
         response: errorResponses,

@@ -3,16 +3,25 @@ import type { FastifyInstance } from 'fastify';
 import type { EventTypeCatalog } from '../../domain/event-types/catalog.js';
 import { type EventInput, type EventService, MAX_BATCH, profileSchema } from '../../domain/events.js';
 import { PageQuery, decodeCursor, page, parseTime } from '../pagination.js';
-import { IdParams, Timestamp, data, errorResponses, eventTypeSchema, security } from './schemas.js';
+import { ErrorsBody, IdParams, Timestamp, data, errorResponses, eventTypeSchema, security } from './schemas.js';
 
 const PATH = '/event-subscriptions/events';
 const tags = ['Events'];
 
 const IdempotencyHeaders = Type.Object({
   'idempotency-key': Type.Optional(
-    Type.String({ minLength: 1, maxLength: 255, description: 'Repeat-safe: the same key within 24 h returns the first answer.' }),
+    Type.String({
+      minLength: 1,
+      maxLength: 255,
+      description:
+        'Repeat-safe: the same key with the same body within 24 h returns the first answer and creates nothing; ' +
+        'the same key with a different body (or on the other endpoint) answers 409.',
+    }),
   ),
 });
+
+/** What publishing can answer besides 202: a request over a limit (400) and a reused key (409). */
+const ingestErrors = { ...errorResponses, 409: ErrorsBody };
 
 const Accepted = Type.Object({
   id: Type.Integer(),
@@ -40,11 +49,13 @@ export async function eventRoutes(app: FastifyInstance, opts: { events: EventSer
       schema: {
         tags,
         summary: 'Publish an event',
-        description: 'Committed with one delivery per active matching subscription before the 202.',
+        description:
+          'Committed with one delivery per active matching subscription before the 202. ' +
+          'A request that would create more deliveries than HERALD_MAX_DELIVERIES_PER_REQUEST is refused whole (400).',
         security,
         headers: IdempotencyHeaders,
         body: EventBody,
-        response: { 202: data(Accepted), ...errorResponses },
+        response: { 202: data(Accepted), ...ingestErrors },
       },
     },
     async (request, reply) => {
@@ -59,13 +70,16 @@ export async function eventRoutes(app: FastifyInstance, opts: { events: EventSer
       schema: {
         tags,
         summary: `Publish up to ${MAX_BATCH} events in one transaction`,
+        description:
+          'All or nothing. A batch whose events would create more deliveries (events × active matching ' +
+          'subscriptions) than HERALD_MAX_DELIVERIES_PER_REQUEST is refused whole (400), naming the count.',
         security,
         headers: IdempotencyHeaders,
         body: Type.Object(
           { events: Type.Array(EventBody, { minItems: 1, maxItems: MAX_BATCH }) },
           { additionalProperties: false },
         ),
-        response: { 202: Type.Object({ data: Type.Array(Accepted) }), ...errorResponses },
+        response: { 202: Type.Object({ data: Type.Array(Accepted) }), ...ingestErrors },
       },
     },
     async (request, reply) => {

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { HeraldError, notFound } from '../../domain/errors.js';
-import type { Sealer } from '../../security/sealer.js';
+import type { SealedAt, Sealer } from '../../security/sealer.js';
 import type { Store } from '../../store/store.js';
 import type { CallbackResult } from './callback-page.js';
 import { type Grant, sealGrant } from './grant.js';
@@ -12,6 +12,14 @@ import { KLAVIYO_SCOPES, type KlaviyoSettings, missingClientSettings, redirectUr
 export const STATE_TTL_MS = 10 * 60_000;
 
 const RETRY = 'Nothing was changed; start the authorization again to retry.';
+
+/** The page's text for the OAuth2 `error` codes of RFC 6749 §4.1.2.1 that a person can act on. */
+const DENIED = new Map<string, string>([
+  ['access_denied', 'You declined to give Herald access to your Klaviyo account.'],
+  ['server_error', 'Klaviyo could not complete the authorization because of a problem on its side.'],
+  ['temporarily_unavailable', 'Klaviyo is temporarily unable to complete the authorization.'],
+]);
+const DENIED_OTHERWISE = 'Klaviyo did not grant access.';
 
 /**
  * The OAuth2 authorization-code flow with PKCE that links a Klaviyo account to a connection.
@@ -47,11 +55,12 @@ export class KlaviyoAuthorization {
     }
     const state = newState();
     const verifier = newVerifier();
+    const stateHash = hashState(state);
     await this.store.oauthStates.insert({
-      state_hash: hashState(state),
+      state_hash: stateHash,
       organization_id: organizationId,
       connection_id: row.id,
-      verifier_sealed: this.sealer.seal(verifier),
+      verifier_sealed: this.sealer.seal(verifier, verifierAt(stateHash)),
       expires_at: this.now() + STATE_TTL_MS,
     });
     const url = new URL(this.settings.authorizeUrl);
@@ -72,10 +81,9 @@ export class KlaviyoAuthorization {
   async callback(query: Record<string, unknown>): Promise<CallbackResult> {
     const param = (name: string) => (typeof query[name] === 'string' ? (query[name] as string) : undefined);
     const denied = param('error');
-    if (denied !== undefined) {
-      const description = param('error_description');
-      return failed(400, `Klaviyo did not grant access (${denied}${description ? `: ${description}` : ''}). ${RETRY}`);
-    }
+    // Anyone can craft this link: the page says only what Herald wrote for the error code,
+    // never text from the query string (error_description could carry a phishing message).
+    if (denied !== undefined) return failed(400, `${DENIED.get(denied) ?? DENIED_OTHERWISE} ${RETRY}`);
     const state = param('state');
     const code = param('code');
     if (!state || !code) return failed(400, `The link is missing its code or state. ${RETRY}`);
@@ -95,7 +103,7 @@ export class KlaviyoAuthorization {
 
     let issued: IssuedTokens;
     try {
-      issued = await this.oauth.exchangeCode(code, this.sealer.open(found.verifier_sealed), redirectUri(this.settings));
+      issued = await this.oauth.exchangeCode(code, this.sealer.open(found.verifier_sealed, verifierAt(hash)), redirectUri(this.settings));
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       this.logger.warn({ connection_id: row.id, reason: message }, 'exchanging the Klaviyo authorization code failed');
@@ -113,7 +121,7 @@ export class KlaviyoAuthorization {
     };
     // Unconditional: a refresh in flight elsewhere loses its fence and adopts this grant.
     await this.store.connections.update(row.id, {
-      oauth_sealed: sealGrant(this.sealer, grant),
+      oauth_sealed: sealGrant(this.sealer, row.id, grant),
       token_expires_at: grant.expires_at,
       status: 'active',
       status_reason: null,
@@ -126,6 +134,11 @@ export class KlaviyoAuthorization {
       message: `Herald will now deliver events to Klaviyo for connection ${row.id}. You can close this window.`,
     };
   }
+}
+
+/** The PKCE verifier is bound to its state's row. */
+function verifierAt(stateHash: string): SealedAt {
+  return { table: 'oauth_states', column: 'verifier_sealed', row: stateHash };
 }
 
 function failed(status: number, message: string): CallbackResult {

@@ -7,7 +7,7 @@ export interface CallbackResult {
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
-/** Messages can quote Klaviyo's `error_description`, which arrives in the query string. */
+/** Messages are Herald's own text (they may quote Klaviyo's token endpoint); escaped all the same. */
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ESCAPES[c] as string);
 }

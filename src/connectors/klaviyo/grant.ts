@@ -1,3 +1,4 @@
+import { connectionColumn } from '../../security/sealed-columns.js';
 import type { Sealer } from '../../security/sealer.js';
 
 /**
@@ -15,10 +16,11 @@ export interface Grant {
   refreshing_until?: number;
 }
 
-export function sealGrant(sealer: Sealer, grant: Grant): string {
-  return sealer.sealJson(grant);
+/** Sealed bound to the connection's row: a grant copied into another connection does not open. */
+export function sealGrant(sealer: Sealer, connectionId: number, grant: Grant): string {
+  return sealer.sealJson(grant, connectionColumn('oauth_sealed', connectionId));
 }
 
-export function openGrant(sealer: Sealer, sealed: string): Grant {
-  return sealer.openJson<Grant>(sealed);
+export function openGrant(sealer: Sealer, connectionId: number, sealed: string): Grant {
+  return sealer.openJson<Grant>(sealed, connectionColumn('oauth_sealed', connectionId));
 }

@@ -74,7 +74,7 @@ export class KlaviyoTokens {
     this.#cache.delete(row.id);
     if (!row.oauth_sealed) return;
     try {
-      await this.oauth.revoke(openGrant(this.sealer, row.oauth_sealed).refresh_token);
+      await this.oauth.revoke(openGrant(this.sealer, row.id, row.oauth_sealed).refresh_token);
       this.logger.info({ connection_id: row.id }, 'revoked the Klaviyo tokens of a deleted connection');
     } catch (error) {
       this.logger.warn(
@@ -101,7 +101,7 @@ export class KlaviyoTokens {
       if (!row.oauth_sealed) {
         throw new NotAuthorizedError('the Klaviyo account is not authorized yet: start the authorization of this connection');
       }
-      const grant = openGrant(this.sealer, row.oauth_sealed);
+      const grant = openGrant(this.sealer, id, row.oauth_sealed);
       const current = grant.access_token !== rejected;
       if (current && this.#fresh(grant)) {
         this.#cache.set(id, { updatedAt: row.updated_at, grant });
@@ -117,7 +117,7 @@ export class KlaviyoTokens {
         await new Promise((resolve) => setTimeout(resolve, POLL_MS));
         continue;
       }
-      const leased = sealGrant(this.sealer, { ...grant, refreshing_until: now + LEASE_MS });
+      const leased = sealGrant(this.sealer, id, { ...grant, refreshing_until: now + LEASE_MS });
       if (!(await this.store.connections.swapOauth(id, row.oauth_sealed, { oauth_sealed: leased }))) continue;
       const token = await this.#refresh(row, grant, leased);
       if (token !== undefined) return token;
@@ -150,7 +150,7 @@ export class KlaviyoTokens {
       const released: Grant = { ...grant };
       delete released.refreshing_until;
       await this.store.connections
-        .swapOauth(id, leased, { oauth_sealed: sealGrant(this.sealer, released) })
+        .swapOauth(id, leased, { oauth_sealed: sealGrant(this.sealer, id, released) })
         .catch(() => undefined);
       throw error;
     }
@@ -162,7 +162,7 @@ export class KlaviyoTokens {
       expires_at: now + issued.expiresInMs,
     };
     const stored = await this.store.connections.swapOauth(id, leased, {
-      oauth_sealed: sealGrant(this.sealer, next),
+      oauth_sealed: sealGrant(this.sealer, id, next),
       token_expires_at: next.expires_at,
     });
     if (!stored) {

@@ -1,5 +1,7 @@
+import type { ValidateFunction } from 'ajv';
 import { HeraldError, escapePointer, type FieldError } from '../../domain/errors.js';
 import { check, compile } from '../../domain/validation.js';
+import { MASKED_VALUE } from '../../security/header-secrets.js';
 import type { StoredConfig } from '../connector.js';
 
 export const AUTH_TYPES = ['none', 'bearer', 'basic', 'api_key'] as const;
@@ -15,13 +17,29 @@ export const AUTH_FIELDS: Record<AuthType, string[]> = {
 
 export const DEFAULT_RETRY_ATTEMPTS = 5;
 export const DEFAULT_TIMEOUT_MS = 10_000;
+export const MAX_URL_LENGTH = 2048;
+
+/** What one tenant may ask of a webhook (config.ts: HERALD_MAX_TIMEOUT_MS, HERALD_MAX_EXTRA_HEADERS…). */
+export interface WebhookLimits {
+  maxTimeoutMs: number;
+  extraHeaders: number;
+  /** Names and values together, in UTF-8 bytes. */
+  extraHeadersBytes: number;
+}
+
+export const DEFAULT_WEBHOOK_LIMITS: WebhookLimits = { maxTimeoutMs: 30_000, extraHeaders: 20, extraHeadersBytes: 8192 };
+
+/** 10 s, unless HERALD_MAX_TIMEOUT_MS is lower. */
+export function defaultTimeoutMs(limits: WebhookLimits): number {
+  return Math.min(DEFAULT_TIMEOUT_MS, limits.maxTimeoutMs);
+}
 
 /** The shape of a webhook `configuration`; each field optional here because PATCH merges. */
-export const webhookConfigSchema = {
+export const webhookConfigSchema = (limits: WebhookLimits = DEFAULT_WEBHOOK_LIMITS) => ({
   type: 'object',
   additionalProperties: false,
   properties: {
-    url: { type: 'string', description: 'Absolute http or https URL that receives the events.' },
+    url: { type: 'string', maxLength: MAX_URL_LENGTH, description: 'Absolute http or https URL that receives the events.' },
     auth_type: { type: 'string', enum: [...AUTH_TYPES], default: 'none' },
     auth_config: {
       type: 'object',
@@ -30,10 +48,20 @@ export const webhookConfigSchema = {
     },
     extra_headers: { type: 'object', additionalProperties: { type: 'string' } },
     retry_attempts: { type: 'integer', minimum: 0, maximum: 10, default: DEFAULT_RETRY_ATTEMPTS },
-    timeout_ms: { type: 'integer', minimum: 1000, maximum: 30000, default: DEFAULT_TIMEOUT_MS },
+    timeout_ms: { type: 'integer', minimum: 1000, maximum: limits.maxTimeoutMs, default: defaultTimeoutMs(limits) },
   },
-};
-const validateShape = compile(webhookConfigSchema);
+});
+
+/** One compiled schema per maximum timeout (in practice: one per process). */
+const validators = new Map<number, ValidateFunction>();
+function shapeValidator(limits: WebhookLimits): ValidateFunction {
+  let validate = validators.get(limits.maxTimeoutMs);
+  if (!validate) {
+    validate = compile(webhookConfigSchema(limits));
+    validators.set(limits.maxTimeoutMs, validate);
+  }
+  return validate;
+}
 
 // Headers Herald sets itself, and hop-by-hop headers a client must not forward.
 const RESERVED = new Set([
@@ -72,10 +100,16 @@ export function isValidUrl(value: string): boolean {
 
 /**
  * Validates a create (no `existing`) or a PATCH merged over `existing`: top-level keys of the
- * PATCH replace the stored ones; `auth_config` must accompany a change of `auth_type`.
+ * PATCH replace the stored ones; `auth_config` must accompany a change of `auth_type`. In an
+ * `extra_headers` of a PATCH, a value of MASKED_VALUE ("****", what GET shows for a
+ * sensitive header) keeps the stored value of that header.
  */
-export function prepareWebhookConfig(input: unknown, existing?: StoredConfig): StoredConfig {
-  check(validateShape, input);
+export function prepareWebhookConfig(
+  input: unknown,
+  existing?: StoredConfig,
+  limits: WebhookLimits = DEFAULT_WEBHOOK_LIMITS,
+): StoredConfig {
+  check(shapeValidator(limits), input);
   const patch = input as Record<string, unknown>;
   const errors: FieldError[] = [];
   const merged: Record<string, unknown> = { ...(existing?.config ?? {}), ...patch };
@@ -100,7 +134,11 @@ export function prepareWebhookConfig(input: unknown, existing?: StoredConfig): S
     auth = checkAuth(authType, patch.auth_config as Record<string, string> | undefined, errors);
   }
 
-  const headers = (merged.extra_headers ?? {}) as Record<string, string>;
+  const headers = { ...((merged.extra_headers ?? {}) as Record<string, string>) };
+  if (patch.extra_headers !== undefined || existing === undefined) {
+    keepMaskedValues(headers, (existing?.config.extra_headers ?? {}) as Record<string, string>, errors);
+    checkHeaderLimits(headers, limits, errors);
+  }
   const seen = new Set<string>();
   const authHeader = authHeaderName(authType, auth);
   for (const [name, value] of Object.entries(headers)) {
@@ -120,9 +158,45 @@ export function prepareWebhookConfig(input: unknown, existing?: StoredConfig): S
   }
   merged.extra_headers = headers;
   merged.retry_attempts ??= DEFAULT_RETRY_ATTEMPTS;
-  merged.timeout_ms ??= DEFAULT_TIMEOUT_MS;
+  merged.timeout_ms ??= defaultTimeoutMs(limits);
   if (errors.length > 0) throw new HeraldError(400, errors);
   return { config: merged, auth };
+}
+
+/** "****" sent back for a header: the stored value stays (the client never saw it). */
+function keepMaskedValues(headers: Record<string, string>, stored: Record<string, string>, errors: FieldError[]): void {
+  const byName = new Map(Object.entries(stored).map(([name, value]) => [name.toLowerCase(), value]));
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== MASKED_VALUE) continue;
+    const kept = byName.get(name.toLowerCase());
+    if (kept !== undefined) headers[name] = kept;
+    else {
+      errors.push({
+        code: 'invalid',
+        detail: `"${MASKED_VALUE}" stands for a hidden stored value, and the header "${name}" has none; send its real value.`,
+        pointer: `/extra_headers/${escapePointer(name)}`,
+      });
+    }
+  }
+}
+
+function checkHeaderLimits(headers: Record<string, string>, limits: WebhookLimits, errors: FieldError[]): void {
+  const entries = Object.entries(headers);
+  if (entries.length > limits.extraHeaders) {
+    errors.push({
+      code: 'invalid',
+      detail: `Ensure this field has no more than ${limits.extraHeaders} headers (it has ${entries.length}).`,
+      pointer: '/extra_headers',
+    });
+  }
+  const bytes = entries.reduce((sum, [name, value]) => sum + Buffer.byteLength(name) + Buffer.byteLength(value), 0);
+  if (bytes > limits.extraHeadersBytes) {
+    errors.push({
+      code: 'invalid',
+      detail: `Ensure the header names and values total no more than ${limits.extraHeadersBytes} bytes (they total ${bytes}).`,
+      pointer: '/extra_headers',
+    });
+  }
 }
 
 function hasCredentials(value: string): boolean {

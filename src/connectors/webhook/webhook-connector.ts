@@ -1,10 +1,15 @@
+import { MASKED_VALUE, REDACTED, hideSensitive } from '../../security/header-secrets.js';
 import { sendkitSignature, standardKey, standardSignature } from '../../security/signing.js';
 import { VERSION } from '../../version.js';
 import type { Connector, DeliveryJob, Outcome, ResolvedConnection, StoredConfig } from '../connector.js';
 import { HttpFailure, type HttpClient } from '../http-client.js';
-import { DEFAULT_RETRY_ATTEMPTS, DEFAULT_TIMEOUT_MS, prepareWebhookConfig } from './config.js';
-
-const REDACTED = '[REDACTED]';
+import {
+  DEFAULT_RETRY_ATTEMPTS,
+  DEFAULT_WEBHOOK_LIMITS,
+  type WebhookLimits,
+  defaultTimeoutMs,
+  prepareWebhookConfig,
+} from './config.js';
 const USER_AGENT = `Herald/${VERSION}`;
 
 /** HMAC keys decoded once per secret, not once per attempt. */
@@ -23,17 +28,21 @@ export class WebhookConnector implements Connector {
   readonly type = 'webhook';
   readonly initialStatus = 'active';
 
-  constructor(private readonly http: HttpClient) {}
+  constructor(
+    private readonly http: HttpClient,
+    private readonly bounds: WebhookLimits = DEFAULT_WEBHOOK_LIMITS,
+  ) {}
 
   prepare(input: unknown, existing?: StoredConfig): StoredConfig {
-    return prepareWebhookConfig(input, existing);
+    return prepareWebhookConfig(input, existing, this.bounds);
   }
 
+  /** Sensitive `extra_headers` (credentials by their name) show as "****"; the others as they are. */
   publicConfig(config: Record<string, unknown>): Record<string, unknown> {
     return {
       url: config.url,
       auth_type: config.auth_type,
-      extra_headers: config.extra_headers ?? {},
+      extra_headers: hideSensitive((config.extra_headers ?? {}) as Record<string, string>, MASKED_VALUE),
       retry_attempts: config.retry_attempts,
       timeout_ms: config.timeout_ms,
     };
@@ -42,7 +51,7 @@ export class WebhookConnector implements Connector {
   limits(config: Record<string, unknown>) {
     return {
       retryAttempts: (config.retry_attempts as number | undefined) ?? DEFAULT_RETRY_ATTEMPTS,
-      timeoutMs: (config.timeout_ms as number | undefined) ?? DEFAULT_TIMEOUT_MS,
+      timeoutMs: (config.timeout_ms as number | undefined) ?? defaultTimeoutMs(this.bounds),
     };
   }
 
@@ -121,12 +130,10 @@ const templates = new WeakMap<ResolvedConnection, HeaderTemplate>();
 function templateOf(connection: ResolvedConnection): HeaderTemplate {
   let template = templates.get(connection);
   if (template) return template;
-  const send: Record<string, string> = {
-    'content-type': 'application/json',
-    'user-agent': USER_AGENT,
-    ...(connection.config.extra_headers as Record<string, string>),
-  };
-  const log: Record<string, string> = { ...send };
+  const extra = (connection.config.extra_headers ?? {}) as Record<string, string>;
+  const send: Record<string, string> = { 'content-type': 'application/json', 'user-agent': USER_AGENT, ...extra };
+  // The attempt log shows which headers went out, but no credential carried in one.
+  const log: Record<string, string> = { 'content-type': 'application/json', 'user-agent': USER_AGENT, ...hideSensitive(extra, REDACTED) };
   const auth = connection.auth;
   if (auth && connection.config.auth_type === 'bearer') {
     send.authorization = `Bearer ${auth.token}`;

@@ -25,9 +25,14 @@ export function workspaceId(organizationId: number): string {
   return `ws_${organizationId}`;
 }
 
-/** After creation a secret is only hinted at: enough to tell two apart, not to sign. */
+/**
+ * After creation a secret is only hinted at: 4 characters tell two apart, yet of a 16-character
+ * secret (the shortest allowed) leave 12 unknown, never enough to help guess it.
+ */
+export const SECRET_HINT_LENGTH = 4;
+
 export function abbreviateSecret(secret: string): string {
-  return `${secret.slice(0, 12)}...`;
+  return `${secret.slice(0, SECRET_HINT_LENGTH)}...`;
 }
 
 /**

@@ -63,7 +63,8 @@ export class WebhookService {
     const configuration = {
       url: input.url,
       retry_attempts: input.retryAttempts ?? DEFAULT_RETRY_ATTEMPTS,
-      timeout_ms: input.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      // Without one, the connector's default: 10 s, or HERALD_MAX_TIMEOUT_MS when that is lower.
+      ...(input.timeoutMs !== undefined ? { timeout_ms: input.timeoutMs } : {}),
     };
     return inSendkitTerms(() =>
       this.store.transaction(async (tx) => {
@@ -150,7 +151,11 @@ export class WebhookService {
           }
         }
         if (patch.status !== undefined) {
-          await tx.subscriptions.setActiveForConnection(row.id, active, Math.max(this.now(), updated.updated_at));
+          const now = Math.max(this.now(), updated.updated_at);
+          const paused = current.filter((s) => s.is_active === 0).map((s) => s.id);
+          await tx.subscriptions.setActiveForConnection(row.id, active, now);
+          // Resumed: what waited while the webhook was paused is due now.
+          if (active && (await tx.deliveries.unpark(paused, now)) > 0) await tx.signalDue();
         }
         return this.render(tx, updated);
       }),

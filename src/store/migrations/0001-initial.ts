@@ -1,16 +1,15 @@
-import { type ColumnDefinitionBuilder, type Kysely, type Migration, type MigrationProvider, sql } from 'kysely';
-import type { Dialect } from './database.js';
+import { type ColumnDefinitionBuilder, type Kysely, type Migration, sql } from 'kysely';
+import type { Dialect } from '../database.js';
 
 type Db = Kysely<unknown>;
 
-/** Migrations are code, one function each, parameterised by dialect only for column types. */
-export function migrations(dialect: Dialect): MigrationProvider {
+export function initial(dialect: Dialect): Migration {
   const big = dialect === 'postgres' ? 'bigint' : 'integer';
   const id = (col: ColumnDefinitionBuilder) =>
     dialect === 'postgres' ? col.primaryKey().generatedByDefaultAsIdentity() : col.primaryKey().autoIncrement();
   const idType = dialect === 'postgres' ? 'bigint' : 'integer';
 
-  const initial: Migration = {
+  return {
     async up(db: Db) {
       await db.schema
         .createTable('organizations')
@@ -154,24 +153,4 @@ export function migrations(dialect: Dialect): MigrationProvider {
         .execute();
     },
   };
-
-  /**
-   * The due index also carries `connection_id`: a claim reads it for every row it scans
-   * (to spread a batch over connections), and now finds it in the index alone. `id` comes
-   * before it so that deliveries due at the same moment stay in arrival order, interleaved
-   * across connections, rather than grouped by connection.
-   */
-  const dueWithConnection: Migration = {
-    async up(db: Db) {
-      await db.schema.dropIndex('deliveries_due').execute();
-      await db.schema
-        .createIndex('deliveries_due')
-        .on('deliveries')
-        .columns(['next_attempt_at', 'id', 'connection_id'])
-        .where(sql.ref('status'), '=', 'pending')
-        .execute();
-    },
-  };
-
-  return { getMigrations: async () => ({ '0001_initial': initial, '0002_due_with_connection': dueWithConnection }) };
 }

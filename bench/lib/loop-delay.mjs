@@ -1,0 +1,32 @@
+// Preloaded (node --import) into a Herald process: measures its event-loop delay with
+// perf_hooks.monitorEventLoopDelay (how late a timer that should fire every few ms
+// actually fires: the longest stretch of synchronous work). SIGUSR2 writes the histogram
+// so far to $BENCH_LOOP_DELAY_FILE and starts over, so the bench reads exactly its window.
+import { writeFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+
+const file = process.env.BENCH_LOOP_DELAY_FILE;
+// Sampling every 5 ms: a stall shows as one late sample of about its own length.
+const RESOLUTION_MS = 5;
+
+if (file) {
+  const histogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
+  histogram.enable();
+  const ms = (ns) => +(ns / 1e6).toFixed(2);
+  process.on('SIGUSR2', () => {
+    writeFileSync(
+      file,
+      JSON.stringify({
+        at: Date.now(),
+        resolutionMs: RESOLUTION_MS,
+        samples: histogram.count,
+        // Each sample includes the resolution itself: a loop that never stalls shows ~5 ms.
+        maxMs: ms(histogram.max),
+        p99Ms: ms(histogram.percentile(99)),
+        p999Ms: ms(histogram.percentile(99.9)),
+        meanMs: ms(histogram.mean),
+      }),
+    );
+    histogram.reset();
+  });
+}
