@@ -1,8 +1,10 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // These stop shared services (the PostgreSQL server): vitest.serial.config.ts runs them alone.
+    exclude: [...configDefaults.exclude, 'test/faults/serial/**'],
     // Turns the PostgreSQL tests on when a server answers (and says so when they are skipped).
     globalSetup: ['test/support/global-setup.ts'],
     testTimeout: 60_000,

@@ -14,6 +14,7 @@ import { fanout } from './scenarios/fanout.mjs';
 import { ingest } from './scenarios/ingest.mjs';
 import { isolation } from './scenarios/isolation.mjs';
 import { latency } from './scenarios/latency.mjs';
+import { noisyTenant } from './scenarios/noisy-tenant.mjs';
 import { postgres } from './scenarios/postgres.mjs';
 import { profile } from './scenarios/profile.mjs';
 import { throughput } from './scenarios/throughput.mjs';
@@ -28,9 +29,10 @@ const SCENARIOS = [
   ['ingest', ingest],
   ['postgres', postgres],
   ['bullmq', bullmq],
+  ['noisy', noisyTenant],
 ];
 const EXTRA = [['profile', profile]];
-const ALIASES = { 1: 'ceiling', 2: 'throughput', 3: 'latency', 4: 'fanout', 5: 'isolation', 6: 'backlog', 7: 'ingest', 8: 'postgres', 9: 'bullmq', pg: 'postgres', sqlite: 'throughput' };
+const ALIASES = { 1: 'ceiling', 2: 'throughput', 3: 'latency', 4: 'fanout', 5: 'isolation', 6: 'backlog', 7: 'ingest', 8: 'postgres', 9: 'bullmq', 10: 'noisy', pg: 'postgres', sqlite: 'throughput' };
 
 const SIZES = {
   full: {
@@ -50,6 +52,9 @@ const SIZES = {
     drainBudgetMs: 300_000,
     latencyTailMs: 30_000,
     fanoutBudgetMs: 30_000,
+    noisyMs: 10_000, // each of the two windows: the other tenant alone, then beside the noisy one
+    noisyQuietRate: 100,
+    noisyWorkers: 1,
   },
   quick: {
     ceilingWindows: 3,
@@ -67,6 +72,9 @@ const SIZES = {
     drainBudgetMs: 6000,
     latencyTailMs: 2000,
     fanoutBudgetMs: 6000,
+    noisyMs: 3000,
+    noisyQuietRate: 100,
+    noisyWorkers: 1,
   },
 };
 

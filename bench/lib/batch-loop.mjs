@@ -6,7 +6,7 @@ import { serveRpc } from './rpc.mjs';
 
 serveRpc({
   /**
-   * `{ baseUrl, auth, eventsPerBatch, durationMs, eventType, firstId }`: batches until the time
+   * `{ baseUrl, auth, eventsPerBatch, durationMs, firstId, pauseMs }`: batches until the time
    * is up; answers the 202s' times and every other status with its first body.
    */
   async loop({ baseUrl, auth, eventsPerBatch, durationMs, firstId = 1, pauseMs = 0 }) {

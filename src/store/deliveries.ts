@@ -207,7 +207,8 @@ export class Deliveries {
     if (beforeId !== undefined) query = query.where('id', '<', beforeId);
     if (filter.subscriptionId !== undefined) query = query.where('subscription_id', '=', filter.subscriptionId);
     if (filter.connectionId !== undefined) query = query.where('connection_id', '=', filter.connectionId);
-    if (filter.status !== undefined) query = query.where('status', '=', filter.status);
+    // A literal (the API allows only the enum's values), for the partial index of failures.
+    if (filter.status !== undefined) query = query.where('status', '=', sql.lit(filter.status) as unknown as DeliveryStatus);
     if (filter.eventId !== undefined) query = query.where('event_id', '=', filter.eventId);
     return query.orderBy('id', 'desc').limit(limit).execute();
   }

@@ -14,9 +14,18 @@ describe('large responses at volume (SQLite queue thread)', () => {
   const body = 'x'.repeat(64 * 1024);
 
   beforeAll(async () => {
-    h = await startHerald('sqlite', { HERALD_LEASE_MS: '8000', HERALD_MAX_TIMEOUT_MS: '5000' });
+    h = await startHerald('sqlite', {
+      HERALD_LEASE_MS: '12000',
+      HERALD_MAX_TIMEOUT_MS: '10000',
+      HERALD_MAX_IN_FLIGHT_PER_CONNECTION: '100',
+      HERALD_CONNECTIONS_PER_ORIGIN: '1000',
+    });
+    // Every request is held until all 1,000 are in flight, then all are answered at once, so
+    // that their results (and bodies) reach the results writer together, as under load.
+    const held: Array<() => void> = [];
     receiver = await startReceiver((_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/plain' }).end(body);
+      held.push(() => res.writeHead(200, { 'content-type': 'text/plain' }).end(body));
+      if (held.length >= 1000) for (const answer of held.splice(0)) answer();
     });
   });
   afterAll(async () => {
@@ -27,7 +36,7 @@ describe('large responses at volume (SQLite queue thread)', () => {
   it('1,000 deliveries answered with 64 KiB each: each sent once, each body kept as an 8 KiB prefix', { timeout: 120_000 }, async () => {
     const org = await h.createOrg();
     const hooks: Awaited<ReturnType<typeof createHook>>[] = [];
-    for (let i = 0; i < 10; i++) hooks.push(await createHook(h, org, { url: `${receiver.url}?c=${i}`, timeout_ms: 5000 }));
+    for (let i = 0; i < 10; i++) hooks.push(await createHook(h, org, { url: `${receiver.url}?c=${i}`, timeout_ms: 10_000 }));
     for (let i = 0; i < 100; i += 50) {
       await publishBatch(h, org, Array.from({ length: 50 }, (_, j) => parcelEvent({ parcelId: 2000 + i + j })));
     }
@@ -43,7 +52,7 @@ describe('large responses at volume (SQLite queue thread)', () => {
       90_000,
       500,
     );
-    await sleep(9000); // past the lease: a lost batch would be sent again by now
+    await sleep(13_000); // past the lease: a lost batch would be sent again by now
     const ids = receiver.received.map((r) => String(r.headers['webhook-id']));
     const duplicates = ids.length - new Set(ids).size;
     console.log(`faults: 64 KiB responses: accepted=1000 delivered=${new Set(ids).size} duplicates=${duplicates}`);

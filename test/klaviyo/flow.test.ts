@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KLAVIYO_REVISION, KLAVIYO_SCOPES } from '../../src/connectors/klaviyo/settings.js';
 import { messageIdFactory } from '../../src/delivery/message-id.js';
-import { loadSecretKey } from '../../src/security/sealer.js';
 import { parcelEvent } from '../support/events.js';
 import { type FakeKlaviyo, startFakeKlaviyo } from '../support/fake-klaviyo.js';
 import { type Credentials, DATABASES, type TestHerald } from '../support/herald.js';
@@ -86,7 +85,7 @@ describe.each(DATABASES)('Klaviyo connection on %s', (kind) => {
     const delivery = await finished(accepted.body.data.id);
     expect(delivery).toMatchObject({ status: 'succeeded', attempt_count: 1, last_status_code: 202 });
 
-    const messageId = messageIdFactory(loadSecretKey(h.env.HERALD_SECRET_KEY, h.dataDir))(delivery.id);
+    const messageId = messageIdFactory(h.herald.keyring.webhookIdSalt)(delivery.id);
     expect(got!.headers.authorization).toBe(`Bearer ${got!.accessToken}`);
     expect(got!.headers.revision).toBe(KLAVIYO_REVISION);
     expect(got!.headers['content-type']).toBe('application/vnd.api+json');
@@ -145,7 +144,7 @@ describe.each(DATABASES)('Klaviyo connection on %s', (kind) => {
     // The retry schedule says 100 ms; Klaviyo's Retry-After (1 s) wins.
     expect(Date.parse(attempts[1].started_at) - Date.parse(attempts[0].started_at)).toBeGreaterThanOrEqual(950);
     const [got] = (await fake.waitForEvents(before + 1)).slice(before);
-    expect(got!.body.data.attributes.unique_id).toBe(messageIdFactory(loadSecretKey(h.env.HERALD_SECRET_KEY, h.dataDir))(delivery.id));
+    expect(got!.body.data.attributes.unique_id).toBe(messageIdFactory(h.herald.keyring.webhookIdSalt)(delivery.id));
   });
 
   it('refreshes the token on a 401 and retries once within the same attempt', async () => {

@@ -8,19 +8,23 @@ type Db = Kysely<unknown>;
  * (test/store/query-plans.test.ts checks each query's plan on both dialects).
  *
  * Lists run newest first, keyset-paginated on `id` (`… and id < cursor order by id desc
- * limit n`), so each index ends in `id`: the database walks it backwards from the cursor and
- * stops after n rows, whatever the size of the organization. On SQLite every index already
- * ends in the rowid, which is `id`; on PostgreSQL it must be spelled out, so there the
- * single-column foreign-key indexes of 0001 become `(column, id)` (they still serve the
- * cascading deletes).
+ * limit n`), so each list index ends in `id`: the database walks it backwards from the
+ * cursor and stops after n rows, whatever the size of the organization. SQLite ends every
+ * index in the rowid, which is `id`, so there `id` is not spelled out; PostgreSQL needs it,
+ * so there the single-column foreign-key indexes of 0001 become `(column, id)` (they still
+ * serve the cascading deletes).
  *
- * Each index costs one B-tree write per insert on the delivery hot path (attempts,
- * deliveries, events), so filters share indexes where one serves: `is_test = 1` (broadcast
- * tests, rare) has a partial index, and `is_test = 0` walks the organization's index, where
- * nearly every row matches.
+ * Each index on attempts, deliveries or events costs a B-tree write per row on the delivery
+ * hot path, so rare values get partial indexes, which rows outside them cost nothing:
+ * `is_test = 1` (broadcast tests) and `status = 'failed'`. The common values (`is_test = 0`,
+ * `succeeded`, `pending`: the newest rows) walk the organization's index, where most rows
+ * match. The queries name those values as literals: SQLite uses a partial index only when
+ * the query's own term matches it when the statement is prepared.
  */
 export function queryIndexes(dialect: Dialect): Migration {
   const postgres = dialect === 'postgres';
+  /** The columns of a list index: the filter, then `id` (implicit on SQLite). */
+  const newest = (...columns: string[]) => (postgres ? [...columns, 'id'] : columns);
   return {
     async up(db: Db) {
       const index = (name: string, table: string, columns: string[]) =>
@@ -31,36 +35,41 @@ export function queryIndexes(dialect: Dialect): Migration {
       };
 
       // GET /attempts: organization only, connection_id, is_test, subscription_id, delivery_id.
-      await index('attempts_org', 'attempts', ['organization_id', 'id']);
-      await index('attempts_connection', 'attempts', ['connection_id', 'id']);
+      await index('attempts_org', 'attempts', newest('organization_id'));
+      await index('attempts_connection', 'attempts', newest('connection_id'));
       await db.schema
         .createIndex('attempts_tests')
         .on('attempts')
-        .columns(['organization_id', 'id'])
+        .columns(newest('organization_id'))
         .where(sql.ref('is_test'), '=', 1)
         .execute();
       if (postgres) {
-        await replace('attempts_delivery', 'attempts', ['delivery_id', 'id']);
-        await replace('attempts_subscription', 'attempts', ['subscription_id', 'id']);
+        await replace('attempts_delivery', 'attempts', newest('delivery_id'));
+        await replace('attempts_subscription', 'attempts', newest('subscription_id'));
       }
 
       // GET /deliveries: organization only (deliveries_org), status, connection_id,
-      // subscription_id, event_id. `deliveries_connection (connection_id, status)` stays for
-      // failing a connection's pending deliveries.
-      await index('deliveries_org_status', 'deliveries', ['organization_id', 'status', 'id']);
-      await index('deliveries_connection_recent', 'deliveries', ['connection_id', 'id']);
+      // subscription_id, event_id. `(connection_id, status)` served nothing that
+      // `(connection_id, id)` does not: it is replaced, not joined by a second index.
+      await replace('deliveries_connection', 'deliveries', newest('connection_id'));
+      await db.schema
+        .createIndex('deliveries_failed')
+        .on('deliveries')
+        .columns(newest('organization_id'))
+        .where(sql.ref('status'), '=', 'failed')
+        .execute();
       if (postgres) {
-        await replace('deliveries_subscription', 'deliveries', ['subscription_id', 'id']);
-        await replace('deliveries_event', 'deliveries', ['event_id', 'id']);
+        await replace('deliveries_subscription', 'deliveries', newest('subscription_id'));
+        await replace('deliveries_event', 'deliveries', newest('event_id'));
       }
 
       // GET /events: organization only (events_org), event_type, created_after/before.
-      await index('events_type', 'events', ['organization_id', 'event_type', 'id']);
+      await index('events_type', 'events', newest('organization_id', 'event_type'));
       await index('events_created', 'events', ['organization_id', 'created_at']);
 
       // GET /subscriptions (and v1's webhooks) list an organization's subscriptions in id
       // order; subscriptions_route serves routing by event type, not that order.
-      await index('subscriptions_org', 'subscriptions', ['organization_id', 'id']);
+      await index('subscriptions_org', 'subscriptions', newest('organization_id'));
 
       // Clean-ups (src/delivery/maintenance.ts) pick expired rows by these columns.
       await index('idempotency_keys_created', 'idempotency_keys', ['created_at']);

@@ -40,7 +40,7 @@ export async function waitDrained(h: Api, org: Credentials, timeoutMs: number, q
 
 /** Every process of the list still runs (none crashed or exited). */
 export function expectAlive(processes: readonly HeraldProcess[]): void {
-  for (const p of processes) expect(p.exit, `${p.name} exited:\n${p.tail(20)}`).toBeUndefined();
+  for (const p of processes) expect.soft(p.exit, `${p.name} exited; its stderr:\n${p.stderr.slice(-3000)}`).toBeUndefined();
 }
 
 /** The last lines of each process, for failure messages. */
