@@ -54,7 +54,8 @@ const SIZES = {
     fanoutBudgetMs: 30_000,
     noisyMs: 10_000, // each of the two windows: the other tenant alone, then beside the noisy one
     noisyQuietRate: 100,
-    noisyWorkers: 1,
+    noisyWorkers: 1, // 0: --role api (ingest alone, no deliveries in the same process)
+    noisyProfile: 0, // 1: also CPU-profile the shared window (results/profiles/)
   },
   quick: {
     ceilingWindows: 3,
@@ -75,6 +76,7 @@ const SIZES = {
     noisyMs: 3000,
     noisyQuietRate: 100,
     noisyWorkers: 1,
+    noisyProfile: 0,
   },
 };
 

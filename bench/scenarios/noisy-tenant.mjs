@@ -3,13 +3,15 @@
 // back, while another organization's single events are timed. Figures: the other tenant's
 // 202 latency (p99) beside the same load alone, and the worst event-loop delay of the
 // Herald process (perf_hooks.monitorEventLoopDelay, preloaded by lib/loop-delay.mjs).
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { api } from '../lib/api.mjs';
 import { fmtInt, fmtMs, sleep, verdict } from '../lib/common.mjs';
 import { startHerald } from '../lib/herald.mjs';
-import { Scope, createKey } from '../lib/procs.mjs';
+import { connectInspector } from '../lib/inspector.mjs';
+import { Scope, createKey, freePort } from '../lib/procs.mjs';
+import { formatSummary, summarizeProfile } from '../profile-summary.mjs';
 
 const STALL_TARGET_MS = 200;
 const PARCEL = 'parcels.event.created';
@@ -76,12 +78,18 @@ export async function noisyTenant(ctx) {
     const noisy = scope.fork(ctx.file('lib/batch-loop.mjs'), 'loadgen-noisy');
     const delayFile = join(scope.tempDir(), 'loop-delay.json');
     const endpoints = 100;
+    // --size noisyProfile=1: the shared window under the CPU profiler too (results/profiles/).
+    const inspectPort = ctx.sizes.noisyProfile ? await freePort() : undefined;
     const [{ urls }, h] = await Promise.all([
       rx.call('start', { endpoints: endpoints + 1 }),
       startHerald(scope, {
         // --size noisyWorkers=0: an API-only process (ingest without deliveries competing for it).
         roles: [ctx.sizes.noisyWorkers ? 'all' : 'api'],
-        nodeArgs: ['--import', pathToFileURL(ctx.file('lib/loop-delay.mjs')).href],
+        nodeArgs: [
+          ...(inspectPort ? [`--inspect=127.0.0.1:${inspectPort}`] : []),
+          '--import',
+          pathToFileURL(ctx.file('lib/loop-delay.mjs')).href,
+        ],
         // Setup makes thousands of calls; the per-minute rate limits are not what is measured.
         env: { BENCH_LOOP_DELAY_FILE: delayFile, HERALD_RATE_LIMIT_API: '0', HERALD_RATE_LIMIT_EVENTS: '0' },
       }),
@@ -134,11 +142,22 @@ export async function noisyTenant(ctx) {
     const alone = await quietCall('a');
     const aloneDelay = await loopDelay();
     // Phase 2: the same, beside the noisy tenant's largest batches back to back.
+    const inspector = inspectPort ? await connectInspector(inspectPort) : undefined;
+    await inspector?.start();
     const [shared, noise] = await Promise.all([
       quietCall('t'),
       noisy.call('loop', { baseUrl: h.api.baseUrl, auth: h.key.basic, eventsPerBatch, durationMs, firstId: 1000 }),
     ]);
     const sharedDelay = await loopDelay();
+    if (inspector) {
+      const profile = await inspector.stop();
+      inspector.close();
+      const dir = join(ctx.resultsDir, 'profiles');
+      mkdirSync(dir, { recursive: true });
+      const file = join(dir, `noisy-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`);
+      writeFileSync(file, JSON.stringify(profile));
+      ctx.log(`${formatSummary(summarizeProfile(profile, 25))}\n  profile written to ${file}`);
+    }
     for (const [name, sent] of [
       ['alone', alone],
       ['beside the noisy tenant', shared],
@@ -165,7 +184,8 @@ export async function noisyTenant(ctx) {
         {
           scenario: `10 noisy tenant (${fmtInt(eventsPerBatch)} events × ${fmtInt(matching)} subs = ${fmtInt(eventsPerBatch * matching)} deliveries per batch; another tenant ${fmtInt(rate)} ev/s)`,
           figure:
-            `worst event-loop delay ${fmtMs(stall)} (alone ${fmtMs(aloneDelay.maxMs)}); other tenant's 202 p99 ${fmtMs(shared.ack.p99)}, ` +
+            `worst event-loop delay ${fmtMs(stall)} (longest GC pause ${fmtMs(sharedDelay.gc.maxMs)}; alone ${fmtMs(aloneDelay.maxMs)}); ` +
+            `other tenant's 202 p99 ${fmtMs(shared.ack.p99)}, ` +
             `max ${fmtMs(shared.ack.max)} (alone p99 ${fmtMs(alone.ack.p99)}); ${fmtInt(noise.batches)} batches, ack p50 ${fmtMs(noise.batchAck.p50)}; ` +
             `${eventsPerBatch + 1}-event batch 400 in ${fmtMs(over.ms)}`,
           ratio: `p99 ${(shared.ack.p99 / alone.ack.p99).toFixed(1)}× alone`,

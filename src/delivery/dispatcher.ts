@@ -53,7 +53,6 @@ export class Dispatcher {
   #stopWaker: (() => void) | undefined;
   #loopDone: Promise<void> | undefined;
   #unsubscribe: (() => void) | undefined;
-  #drained: (() => void) | undefined;
   #lastClaimAt = 0;
   #claimFailures = 0;
   #lastClaimErrorLogAt = 0;
@@ -111,12 +110,7 @@ export class Dispatcher {
   }
 
   #untilDrained(ms: number): Promise<void> {
-    return Promise.race([
-      new Promise<void>((resolve) => {
-        this.#drained = resolve;
-      }),
-      delay(ms),
-    ]);
+    return Promise.race([this.#lanes.whenIdle(), delay(ms)]);
   }
 
   #signal(): void {
@@ -339,7 +333,6 @@ export class Dispatcher {
       else this.deps.results.write({ kind: 'attempted', claimed: job.claimed, connection: job.connection, outcome });
     } finally {
       if (this.#claimWorthwhile()) this.#signal();
-      if (this.#stopping && this.#lanes.inFlight <= 1) this.#drained?.();
     }
   }
 

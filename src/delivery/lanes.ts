@@ -50,6 +50,7 @@ export class Lanes {
   #queued = 0;
   #inFlight = 0;
   #paused = false;
+  #idleWaiters: Array<() => void> = [];
 
   constructor(
     private readonly limits: LaneLimits,
@@ -63,6 +64,12 @@ export class Lanes {
 
   get inFlight(): number {
     return this.#inFlight;
+  }
+
+  /** Resolves once nothing is in flight. */
+  whenIdle(): Promise<void> {
+    if (this.#inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
   /** How many jobs a connection's lane holds waiting (not in flight). */
@@ -141,6 +148,7 @@ export class Lanes {
     lane.active--;
     lane.origin.active--;
     this.#inFlight--;
+    if (this.#inFlight === 0) for (const resolve of this.#idleWaiters.splice(0)) resolve();
     const origin = lane.origin;
     // The freed slot goes to the lane that has waited longest at this origin, then this one.
     while (!this.#paused && origin.active < this.limits.perOrigin && origin.waiting.length > 0) {

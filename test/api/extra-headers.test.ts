@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Credentials, DATABASES, type TestHerald, startHerald } from '../support/herald.js';
 import { type Receiver, ok, startReceiver } from '../support/receiver.js';
 import { parcelEvent } from '../support/events.js';
-import { ATTEMPTS, createHook, publish, waitUntil } from '../delivery/helpers.js';
+import { ATTEMPTS, createHook, parcelIdOf, publish, waitUntil } from '../delivery/helpers.js';
 import { CONNECTIONS, expectOneError } from './helpers.js';
 
 const marker = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
@@ -46,7 +46,7 @@ describe.each(DATABASES)('extra_headers credentials on %s', (kind) => {
   let hook: { connection: any; subscription: any };
 
   const received = (parcelId: number) =>
-    waitUntil('the delivery', () => receiver.received.find((r) => JSON.parse(r.body).data?.parcel?.id === parcelId));
+    waitUntil('the delivery', () => receiver.received.find((r) => parcelIdOf(r) === parcelId));
 
   beforeAll(async () => {
     h = await startHerald(kind, { HERALD_RETRY_SCHEDULE: '100ms' });
@@ -142,7 +142,7 @@ describe.each(DATABASES)('extra_headers credentials on %s', (kind) => {
     expect(got.body.data.configuration.extra_headers).toEqual({ 'X-Api-Key': '****', 'X-Tenant': 'old' });
     await publish(h, org, parcelEvent({ parcelId: 9103 }));
     const delivered = await waitUntil('the legacy delivery', () =>
-      receiver.received.find((r) => JSON.parse(r.body).data?.parcel?.id === 9103 && r.headers['x-tenant'] === 'old'),
+      receiver.received.find((r) => parcelIdOf(r) === 9103 && r.headers['x-tenant'] === 'old'),
     );
     expect(delivered.headers['x-api-key']).toBe(SECRET.apiKey);
   });

@@ -67,19 +67,35 @@ describe.each(DATABASES)('Klaviyo authorization callback on %s', (kind) => {
     expect(exchanged).toBe(0);
   });
 
-  it('shows what Klaviyo said when the user declines', async () => {
+  it('says the user declined, in its own words, when Klaviyo answers access_denied', async () => {
     const { connectionId } = await klaviyoConnection(h, org);
     fake.consent = 'deny';
     try {
       const url = await startAuthorization(h, org, connectionId);
-      await expectRefused(connectionId, () => followAuthorization(url), /did not grant access \(access_denied: The user declined/);
+      const { exchanged } = await expectRefused(connectionId, () => followAuthorization(url), /You declined to give Herald access to your Klaviyo account\./);
+      expect(exchanged).toBe(0);
     } finally {
       fake.consent = 'allow';
     }
-    // Query text is shown escaped, never as markup.
-    const page = await callback(`error=access_denied&error_description=${encodeURIComponent('<script>alert(1)</script>')}`);
-    expect(page.html).not.toContain('<script>');
-    expect(page.html).toContain('&lt;script&gt;');
+  });
+
+  it('never shows text from the query string: error_description and unknown codes get a fixed text', async () => {
+    // Anyone can send a victim this link; what it says must not appear on Herald's page.
+    const lure = 'Your account is locked. Call +1 555 0100 or visit evil.example to unlock it';
+    const declined = await callback(`error=access_denied&error_description=${encodeURIComponent(lure)}`);
+    expect(declined.status).toBe(400);
+    expect(declined.html).toContain('You declined to give Herald access to your Klaviyo account.');
+    expect(declined.html).not.toContain('evil.example');
+    const markup = await callback(`error=access_denied&error_description=${encodeURIComponent('<script>alert(1)</script>')}`);
+    expect(markup.html).not.toContain('script');
+    for (const code of [encodeURIComponent(lure), 'invalid_scope', '__proto__', 'constructor', encodeURIComponent('<b>x</b>')]) {
+      const page = await callback(`error=${code}`);
+      expect(page.status, code).toBe(400);
+      expect(page.html).toContain('Klaviyo did not grant access. Nothing was changed; start the authorization again to retry.');
+      expect(page.html).not.toContain('evil.example');
+      expect(page.html).not.toMatch(/proto|constructor|function|&lt;b&gt;/);
+    }
+    expect((await callback('error=temporarily_unavailable')).html).toContain('Klaviyo is temporarily unable to complete the authorization.');
   });
 
   it('shows a page when Klaviyo refuses the code exchange', async () => {

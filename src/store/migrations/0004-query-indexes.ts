@@ -10,9 +10,12 @@ type Db = Kysely<unknown>;
  * Lists run newest first, keyset-paginated on `id` (`… and id < cursor order by id desc
  * limit n`), so each list index ends in `id`: the database walks it backwards from the
  * cursor and stops after n rows, whatever the size of the organization. SQLite ends every
- * index in the rowid, which is `id`, so there `id` is not spelled out; PostgreSQL needs it,
- * so there the single-column foreign-key indexes of 0001 become `(column, id)` (they still
- * serve the cascading deletes).
+ * index in the rowid, which is `id`, so its single-column foreign-key indexes of 0001 already
+ * serve their filter that way; on PostgreSQL they become `(column, id)` (still serving the
+ * cascading deletes). New indexes spell `id` out on both: without statistics, SQLite's
+ * planner then prefers the narrower foreign-key index for `delivery_id` and
+ * `subscription_id` over the organization's (the plan test checks which index serves each
+ * filter).
  *
  * Each index on attempts, deliveries or events costs a B-tree write per row on the delivery
  * hot path, so rare values get partial indexes, which rows outside them cost nothing:
@@ -23,8 +26,8 @@ type Db = Kysely<unknown>;
  */
 export function queryIndexes(dialect: Dialect): Migration {
   const postgres = dialect === 'postgres';
-  /** The columns of a list index: the filter, then `id` (implicit on SQLite). */
-  const newest = (...columns: string[]) => (postgres ? [...columns, 'id'] : columns);
+  /** The columns of a list index: the filter, then `id`. */
+  const newest = (...columns: string[]) => [...columns, 'id'];
   return {
     async up(db: Db) {
       const index = (name: string, table: string, columns: string[]) =>
