@@ -123,15 +123,8 @@ export class Dispatcher {
   /** Sleeps until `ms` passed or a wake-up (new work, a retry scheduled, a lane with room). */
   #sleep(ms: number): Promise<void> {
     if (this.#signalled || this.#stopping) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.#sleeper = undefined;
-        resolve();
-      }, ms);
-      this.#sleeper = () => {
-        clearTimeout(timer);
-        resolve();
-      };
+    return cutShortBy(ms, (wake) => {
+      this.#sleeper = wake;
     });
   }
 
@@ -226,15 +219,8 @@ export class Dispatcher {
         'claiming deliveries failed; backing off',
       );
     }
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.#stopWaker = undefined;
-        resolve();
-      }, backoff);
-      this.#stopWaker = () => {
-        clearTimeout(timer);
-        resolve();
-      };
+    await cutShortBy(backoff, (wake) => {
+      this.#stopWaker = wake;
     });
   }
 
@@ -361,6 +347,21 @@ function connectorFailure(job: Job, error: unknown): Outcome {
     startedAt: Date.now(),
     durationMs: 0,
   };
+}
+
+/** Waits `ms`, or less if the function handed to `register` is called (it is unset, `undefined`, at the end). */
+function cutShortBy(ms: number, register: (wake: (() => void) | undefined) => void): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      register(undefined);
+      resolve();
+    }, ms);
+    register(() => {
+      clearTimeout(timer);
+      register(undefined);
+      resolve();
+    });
+  });
 }
 
 function delay(ms: number): Promise<void> {

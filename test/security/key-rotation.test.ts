@@ -32,7 +32,9 @@ describe.each(DATABASES)('key rotation without downtime on %s (built CLI)', (kin
   let signingSecret: string;
   let oldProcess: HeraldProcess;
   const withKeys = (secret: string, old?: string) => ({ ...base, HERALD_SECRET_KEY: secret, ...(old ? { HERALD_OLD_SECRET_KEYS: old } : {}) });
-  const delivered = (parcelId: number) => waitUntil(`parcel ${parcelId}`, () => receiver.received.find((r) => parcelIdOf(r) === parcelId), 30_000);
+  /** The delivery of one parcel to the first hook (the second one listens on another path). */
+  const delivered = (parcelId: number) =>
+    waitUntil(`parcel ${parcelId}`, () => receiver.received.find((r) => r.path === '/hook' && parcelIdOf(r) === parcelId), 30_000);
   const secretVia = async (p: HeraldProcess, id: number) => {
     const res = await p.request('GET', `${CONNECTIONS}/${id}/secret`, { auth: org });
     expect(res.status, res.text).toBe(200);
@@ -85,7 +87,7 @@ describe.each(DATABASES)('key rotation without downtime on %s (built CLI)', (kin
     const joined = await spawnHerald({ name: 'both-keys', env: withKeys(newKey, oldKey) });
     expect(await secretVia(joined, hook.connection.id)).toBe(signingSecret);
     // What the new process writes, the old one opens: it still seals under the old key.
-    const made = await createHook(joined, org, { url: receiver.url, auth_type: 'bearer', auth_config: { token: 'made-by-joined' } });
+    const made = await createHook(joined, org, { url: `${receiver.url}-made`, auth_type: 'bearer', auth_config: { token: 'made-by-joined' } });
     expect(await secretVia(oldProcess, made.connection.id)).toBe(await secretVia(joined, made.connection.id));
     await publish(oldProcess, org, { ...parcelEvent({ parcelId: 6001 }), profile: PROFILE });
     const got = await delivered(6001);

@@ -61,6 +61,6 @@ export const success = <T extends TSchema>(data: T) => Type.Object({ success: Ty
 /** The SendKit error body; the shared error handler renders every `/v1` error this way. */
 export const ErrorBody = Type.Object({ error: Type.String(), message: Type.String(), code: Type.Integer() });
 
-export const errorResponses = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody };
+export const errorResponses = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 429: ErrorBody };
 
 export const security: { [scheme: string]: string[] }[] = [{ SendkitApiKey: [] }];

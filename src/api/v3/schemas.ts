@@ -60,6 +60,7 @@ export const errorResponses = {
   400: ErrorsBody,
   401: ErrorsBody,
   404: ErrorsBody,
+  429: ErrorsBody,
 };
 
 export const security: { [scheme: string]: string[] }[] = [{ HTTPBasicAuth: [] }, { OAuth2ClientCreds: ['api'] }];
