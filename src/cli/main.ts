@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.js';
 import { createKey } from './keys.js';
 import { runMigrations } from './migrate.js';
+import { DEFAULT_SETTLE_MS } from '../security/key-rotation.js';
 import { rotateSecretKey, secretsStatus } from './secrets.js';
 import { serve } from './serve.js';
 
@@ -45,7 +46,7 @@ async function main(argv: string[]): Promise<number> {
         options: {
           'new-key-file': { type: 'string' },
           'batch-size': { type: 'string', default: '500' },
-          'settle-seconds': { type: 'string', default: '11' },
+          'settle-seconds': { type: 'string', default: String(DEFAULT_SETTLE_MS / 1000) },
         },
       });
       if (positionals[0] === 'status') {

@@ -32,6 +32,8 @@ export interface IngestRequest {
   pointer: string;
   /** The key and the hash of the request it is bound to. */
   idempotency: { key: string; hash: string } | undefined;
+  /** Set once a commit passed it over for its budget: it goes first in the next one. */
+  deferred?: boolean;
 }
 
 type Subscribers = Array<{ id: number; connection_id: number }>;
@@ -51,7 +53,7 @@ export async function writeIngestCommit(
   // nothing written) or is written now.
   const repeating = new Set(repeats.map((x) => x.request));
   const writers: number[] = [];
-  for (let r = 0; r < taken; r++) {
+  for (const r of taken) {
     if (outcomes[r] !== undefined || repeating.has(r)) continue;
     const count = counts[r] as number;
     if (count > limits.deliveriesPerRequest) {
@@ -106,33 +108,66 @@ async function route(tx: Store, requests: IngestRequest[]): Promise<{ routed: Su
 }
 
 /**
- * The commit takes requests in arrival order until the next one's deliveries would exceed
- * its budget; that one and those after it are DEFERred to the next commit. The first always
- * fits. Requests refused for their size, and repeats of a key, write nothing and weigh
- * nothing. Answers how many were taken and their keyed requests, grouped by key.
+ * Which requests this commit takes: as many as fit its delivery budget; the others are
+ * DEFERred to the next commit. Requests passed over before go first (in arrival order), so
+ * none waits forever; then the lightest first, so that a big batch gathered just before a
+ * few single events does not make them wait a whole commit more. The first one taken always
+ * fits, however large (up to the per-request bound). Requests over the per-request bound
+ * weigh nothing (they are refused); repeats of a key go with the first request of that key
+ * and weigh nothing either (they write nothing). Answers the taken requests in arrival
+ * order, and the keyed ones among them grouped by key, also in arrival order.
  */
 function takeWithinBudget(
   requests: IngestRequest[],
   counts: number[],
   limits: IngestLimits,
   outcomes: Outcomes,
-): { taken: number; keyGroups: Map<string, number[]> } {
-  const keyGroups = new Map<string, number[]>();
+): { taken: number[]; keyGroups: Map<string, number[]> } {
+  const keyOf = (r: IngestRequest) => (r.idempotency ? `${r.organizationId}:${r.idempotency.key}` : undefined);
+  const weightOf = (r: number) => ((counts[r] as number) > limits.deliveriesPerRequest ? 0 : (counts[r] as number));
+  const firstOfKey = new Map<string, number>();
+  const candidates: number[] = [];
+  const repeats: number[] = [];
+  requests.forEach((request, r) => {
+    const key = keyOf(request);
+    if (key !== undefined && firstOfKey.has(key)) repeats.push(r);
+    else {
+      if (key !== undefined) firstOfKey.set(key, r);
+      candidates.push(r);
+    }
+  });
+  const deferred = (r: number) => (requests[r] as IngestRequest).deferred === true;
+  candidates.sort((a, b) => {
+    if (deferred(a) !== deferred(b)) return deferred(a) ? -1 : 1;
+    if (deferred(a)) return a - b;
+    return weightOf(a) - weightOf(b) || a - b;
+  });
+  const taken = new Set<number>();
   let budget = 0;
-  let taken = 0;
-  for (; taken < requests.length; taken++) {
-    const request = requests[taken] as IngestRequest;
-    const key = request.idempotency ? `${request.organizationId}:${request.idempotency.key}` : undefined;
-    const group = key === undefined ? undefined : keyGroups.get(key);
-    const count = counts[taken] as number;
-    const weight = group || count > limits.deliveriesPerRequest ? 0 : count;
-    if (taken > 0 && budget + weight > limits.deliveriesPerCommit) break;
+  for (const r of candidates) {
+    const weight = weightOf(r);
+    if (taken.size > 0 && budget + weight > limits.deliveriesPerCommit) break;
     budget += weight;
-    if (group) group.push(taken);
-    else if (key !== undefined) keyGroups.set(key, [taken]);
+    taken.add(r);
   }
-  for (let r = taken; r < requests.length; r++) outcomes[r] = DEFER;
-  return { taken, keyGroups };
+  for (const r of repeats) {
+    if (taken.has(firstOfKey.get(keyOf(requests[r] as IngestRequest) as string) as number)) taken.add(r);
+  }
+  const keyGroups = new Map<string, number[]>();
+  for (let r = 0; r < requests.length; r++) {
+    const request = requests[r] as IngestRequest;
+    if (!taken.has(r)) {
+      outcomes[r] = DEFER;
+      request.deferred = true;
+      continue;
+    }
+    const key = keyOf(request);
+    if (key === undefined) continue;
+    const group = keyGroups.get(key);
+    if (group) group.push(r);
+    else keyGroups.set(key, [r]);
+  }
+  return { taken: [...taken].sort((a, b) => a - b), keyGroups };
 }
 
 /**

@@ -17,8 +17,8 @@ interface Pending<In, Out> {
  * for many callers; when idle, a caller waits for nothing but its own commit.
  *
  * `commit` answers each item: its result, its own Error (only that caller fails), or DEFER
- * (it goes back to the head of the queue for the next commit; the first item may not be
- * deferred, so every commit makes progress). A commit that throws is split in halves that
+ * (it goes back to the head of the queue for the next commit; a commit must answer at least
+ * one item otherwise, so that every commit makes progress). A commit that throws is split in halves that
  * are committed on their own, down to single items: one caller's bad request fails that
  * caller alone, not the others that happened to share its transaction.
  */
@@ -71,12 +71,14 @@ export class GroupCommit<In, Out> {
     const deferred: Array<Pending<In, Out>> = [];
     batch.forEach((b, i) => {
       const r = results[i];
-      if (r === DEFER) {
-        if (i === 0) b.reject(new Error('group commit: the first item of a commit cannot be deferred'));
-        else deferred.push(b);
-      } else if (r instanceof Error) b.reject(r);
+      if (r === DEFER) deferred.push(b);
+      else if (r instanceof Error) b.reject(r);
       else b.resolve(r as Out);
     });
+    if (deferred.length === batch.length) {
+      // Deferring everything would loop forever: the first item fails instead.
+      deferred.shift()?.reject(new Error('group commit: a commit deferred every item'));
+    }
     // First in the queue: a deferred request is not overtaken by later ones.
     this.#queue.unshift(...deferred);
   }

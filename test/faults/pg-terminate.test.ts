@@ -7,13 +7,12 @@
  * JSON:API error — none hangs, none has its connection dropped.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { sleep, waitUntil } from '../delivery/helpers.js';
+import { DELIVERIES, createHook, sleep, waitUntil } from '../delivery/helpers.js';
 import { expectAlive, tails } from './support/api.js';
 import { type Cluster, startCluster } from './support/cluster.js';
 import { badOutcomes, startIngest, startReads } from './support/ingest.js';
 import { type FaultReceiver, between, startFaultReceiver } from './support/receiver.js';
 import { type FaultWorld, applicationName, describePostgres, faultWorld, pgQuery } from './support/setup.js';
-import { createHook, DELIVERIES } from '../delivery/helpers.js';
 import { keysFor, report, reportFigures, tally } from './support/tally.js';
 
 const CUTS = 3;

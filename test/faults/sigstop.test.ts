@@ -10,15 +10,14 @@
  * Also: a lease shorter than the longest timeout plus 2 s makes `herald serve` refuse to start.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type HeraldProcess, spawnHerald } from '../support/process.js';
+import { type HeraldProcess, createKeys, spawnHerald } from '../support/process.js';
 import type { Received } from '../support/receiver.js';
 import { createHook, sleep, waitUntil } from '../delivery/helpers.js';
 import { expectAlive, publishParcels, tails, waitDrained } from './support/api.js';
 import { type Cluster, startCluster } from './support/cluster.js';
 import { type FaultReceiver, between, startFaultReceiver } from './support/receiver.js';
 import { type FaultWorld, POSTGRES_URL, faultWorld } from './support/setup.js';
-import { keysFor, report, webhookId, tally } from './support/tally.js';
-import { createKeys } from '../support/process.js';
+import { keysFor, report, tally, webhookId } from './support/tally.js';
 
 const LEASE_MS = 4000;
 const PATHS = ['/frozen/1', '/frozen/2', '/frozen/3', '/frozen/4'];

@@ -101,7 +101,7 @@ describe.each(DATABASES)('Klaviyo secrets on %s', (kind) => {
     const stored = await storedText(kind, env);
     // The right bytes were read: the connection and its sealed grant are in there.
     expect(stored).toContain('klaviyo');
-    expect(stored).toMatch(/v1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{100,}/);
+    expect(stored).toMatch(/v2\.[0-9a-f]{12}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{100,}/);
     expect(herald.lines('refreshed the Klaviyo access token')).toHaveLength(1);
     expect(herald.output).toContain('"level":20');
     const answered = answers.join('\n');

@@ -61,6 +61,13 @@ describe('GroupCommit', () => {
     expect(calls).toHaveLength(1);
   });
 
+  it('fails the first item of a commit that deferred every item, and goes on with the rest', async () => {
+    let calls = 0;
+    const group = new GroupCommit(async (items: number[]) => (calls++ === 0 ? items.map(() => DEFER) : items.map((i) => `ok ${i}`)));
+    const results = await Promise.allSettled([1, 2].map((i) => group.submit(i)));
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled']);
+  });
+
   it('passes on an Error answered for one item to that caller only', async () => {
     const { commit } = recorder((items) => items.map((i) => (i === 2 ? new Error('refused') : `ok ${i}`)));
     const group = new GroupCommit(commit);
