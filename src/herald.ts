@@ -80,6 +80,7 @@ export async function createHerald(
   const connectors = createConnectors(http, klaviyo.connector, { maxTimeoutMs: config.maxTimeoutMs, ...config.limits });
   const metrics = new Metrics(store.deliveries, { refreshMs: config.metricsRefreshMs, logger });
   const wakeup = new Wakeup(logger);
+  store.routing.on((change) => wakeup.routing(change));
   const connections = new ConnectionService(
     store,
     sealer,

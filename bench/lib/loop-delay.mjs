@@ -4,7 +4,7 @@
 // pauses beside it (a stall as long as the longest pause is the collector's, not Herald's
 // code). SIGUSR2 writes both so far to $BENCH_LOOP_DELAY_FILE and starts over, so the
 // bench reads exactly its window.
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { PerformanceObserver, constants, monitorEventLoopDelay } from 'node:perf_hooks';
 
 const file = process.env.BENCH_LOOP_DELAY_FILE;
@@ -28,8 +28,9 @@ if (file) {
     }
   }).observe({ entryTypes: ['gc'] });
   process.on('SIGUSR2', () => {
+    // Written aside and renamed: the bench never reads half a file.
     writeFileSync(
-      file,
+      `${file}.tmp`,
       JSON.stringify({
         at: Date.now(),
         resolutionMs: RESOLUTION_MS,
@@ -42,6 +43,7 @@ if (file) {
         gc: { count: gc.count, totalMs: +gc.totalMs.toFixed(1), maxMs: +gc.maxMs.toFixed(1), maxKind: gc.maxKind },
       }),
     );
+    renameSync(`${file}.tmp`, file);
     histogram.reset();
     gc = { count: 0, totalMs: 0, maxMs: 0, maxKind: undefined };
   });

@@ -3,6 +3,7 @@ import { type Config, RESULT_WRITE_MS } from '../config.js';
 import type { Outcome, ResolvedConnection } from '../connectors/connector.js';
 import type { ConnectionService } from '../domain/connections.js';
 import type { ClaimedDelivery } from '../store/queue.js';
+import type { RoutingChange } from '../store/routing-signals.js';
 import type { Store } from '../store/store.js';
 import { type Job, Lanes } from './lanes.js';
 import type { ResultsWriter } from './results-writer.js';
@@ -80,7 +81,12 @@ export class Dispatcher {
   start(): void {
     // A retry was scheduled: the loop may be asleep until a later time it read earlier.
     this.deps.results.onRetryScheduled = () => this.#signal();
-    this.#unsubscribe = this.deps.wakeup.onWake(() => this.#signal());
+    const stopWaking = this.deps.wakeup.onWake(() => this.#signal());
+    const stopRouting = this.deps.wakeup.onRouting((change) => this.#revoke(change));
+    this.#unsubscribe = () => {
+      stopWaking();
+      stopRouting();
+    };
     this.#loopDone = this.#loop();
   }
 
@@ -320,6 +326,21 @@ export class Dispatcher {
     } finally {
       if (this.#claimWorthwhile()) this.#signal();
     }
+  }
+
+  /**
+   * A subscription was paused, moved or deleted, or a connection deleted or switched off,
+   * after some of its deliveries were claimed: the ones still waiting in a lane are given back
+   * rather than sent by the old rules (they come back parked, moved, or not at all).
+   */
+  #revoke(change: RoutingChange): void {
+    const subscriptions = new Set(change.subscriptions ?? []);
+    const connections = new Set(change.connections ?? []);
+    const revoked = this.#lanes.takeQueued(
+      (job) => subscriptions.has(job.claimed.subscription_id) || connections.has(job.claimed.connection_id),
+    );
+    for (const job of revoked) this.#release(job.claimed);
+    if (revoked.length > 0) this.#signal();
   }
 
   #release(claimed: ClaimedDelivery): void {

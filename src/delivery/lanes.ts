@@ -108,6 +108,20 @@ export class Lanes {
     }
   }
 
+  /** Takes the waiting jobs that `match` out of their lanes (in flight ones are not touched). */
+  takeQueued(match: (job: Job) => boolean): Job[] {
+    const out: Job[] = [];
+    for (const lane of this.#lanes.values()) {
+      if (!lane.queue.some(match)) continue;
+      const keep: Job[] = [];
+      for (const job of lane.queue) (match(job) ? out : keep).push(job);
+      lane.queue = keep;
+      this.#forgetIfIdle(lane);
+    }
+    this.#queued -= out.length;
+    return out;
+  }
+
   /** Stops starting jobs and hands back every job still waiting. */
   pauseAndTakeQueued(): Job[] {
     this.#paused = true;

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { type RoutingChange, parseRoutingPayload } from '../store/routing-signals.js';
 import { WAKE_CHANNEL } from '../store/store.js';
 
 const RECONNECT_MIN_MS = 250;
@@ -32,6 +33,16 @@ export class Wakeup {
     return () => this.#emitter.off('wake', listener);
   }
 
+  /** A committed routing change, from this process or (PostgreSQL) another one. */
+  routing(change: RoutingChange): void {
+    this.#emitter.emit('routing', change);
+  }
+
+  onRouting(listener: (change: RoutingChange) => void): () => void {
+    this.#emitter.on('routing', listener);
+    return () => this.#emitter.off('routing', listener);
+  }
+
   /** Resolves once listening; a first failure is thrown (the caller cannot start without the database). */
   async listen(config: pg.ClientConfig): Promise<void> {
     await this.#connect(config);
@@ -39,7 +50,11 @@ export class Wakeup {
 
   async #connect(config: pg.ClientConfig): Promise<void> {
     const client = new pg.Client(config);
-    client.on('notification', () => this.wake());
+    client.on('notification', (message) => {
+      const change = parseRoutingPayload(message.payload);
+      if (change) this.routing(change);
+      else this.wake();
+    });
     let lost = false;
     const onLost = (error?: Error) => {
       if (lost) return;

@@ -150,6 +150,7 @@ export class ConnectionService {
     const row = await this.get(organizationId, id);
     await this.store.connections.delete(organizationId, id);
     this.#resolved.delete(id);
+    await this.store.signalRouting({ connections: [id] });
     // Best effort (e.g. revoking Klaviyo tokens): the deletion stands whatever it does.
     await this.connectors.get(row.type).onDelete?.(row).catch(() => undefined);
     return row;

@@ -112,6 +112,9 @@ export class SubscriptionService {
       if (updated.connection_id !== row.connection_id) {
         await tx.deliveries.moveToConnection(id, updated.connection_id, now);
       }
+      if (updated.connection_id !== row.connection_id || updated.is_active !== row.is_active) {
+        await tx.signalRouting({ subscriptions: [id] });
+      }
       // Resumed: what waited while it was paused is due now.
       if (updated.is_active === 1 && row.is_active === 0 && (await tx.deliveries.unpark([id], now)) > 0) {
         await tx.signalDue();
@@ -123,6 +126,7 @@ export class SubscriptionService {
 
   async delete(organizationId: number, id: number): Promise<void> {
     if (!(await this.store.subscriptions.delete(organizationId, id))) throw notFound();
+    await this.store.signalRouting({ subscriptions: [id] });
   }
 
   toResource(row: SubscriptionRow): Record<string, unknown> {

@@ -14,6 +14,7 @@ import { isForeignKeyViolation, isRetryableConflict } from './errors.js';
 import type { SqliteQueue } from './sqlite-queue-client.js';
 import { type ResultBatch, finalCounts } from './queue.js';
 import type { Database } from './schema.js';
+import { type RoutingChange, RoutingSignals, routingPayload } from './routing-signals.js';
 import { Subscriptions } from './subscriptions.js';
 
 export const WAKE_CHANNEL = 'herald_due';
@@ -43,6 +44,8 @@ export class Store {
     readonly raw?: RawSqlite,
     /** SQLite: claims and result batches, off the main thread. */
     readonly queue?: SqliteQueue,
+    /** This process's listeners of routing changes (shared by every transaction's Store). */
+    readonly routing: RoutingSignals = new RoutingSignals(),
   ) {
     this.organizations = new Organizations(db);
     this.apiKeys = new ApiKeys(db);
@@ -66,6 +69,19 @@ export class Store {
     if (this.dialect === 'postgres') await sql`select pg_notify(${WAKE_CHANNEL}, '')`.execute(this.db);
   }
 
+  readonly #afterCommit: Array<() => void> = [];
+
+  /**
+   * Tells every worker, once the transaction commits, that these subscriptions or connections
+   * changed where (or whether) their deliveries go: this process's through `routing`, other
+   * processes' through NOTIFY (PostgreSQL).
+   */
+  async signalRouting(change: RoutingChange): Promise<void> {
+    if (this.dialect === 'postgres') await sql`select pg_notify(${WAKE_CHANNEL}, ${routingPayload(change)})`.execute(this.db);
+    if (this.db.isTransaction) this.#afterCommit.push(() => this.routing.emit(change));
+    else this.routing.emit(change);
+  }
+
   /**
    * `relaxed` (PostgreSQL): the commit need not reach the disk before it returns
    * (`synchronous_commit=off`). For writes whose loss in a power cut only causes a repeat,
@@ -76,13 +92,25 @@ export class Store {
   transaction<T>(fn: (tx: Store) => Promise<T>, options: { relaxed?: boolean } = {}): Promise<T> {
     if (this.db.isTransaction) return fn(this);
     const db = this.db as Kysely<Database>;
-    const run = (trx: Transaction<Database>) => fn(new Store(trx, this.dialect, this.raw, this.queue));
-    if (this.dialect === 'sqlite') return retryWhileBusy(() => db.transaction().execute(run));
-    if (!options.relaxed) return db.transaction().execute(run);
-    return db.transaction().execute(async (trx) => {
-      await sql`set local synchronous_commit = off`.execute(trx);
-      return run(trx);
-    });
+    let tx: Store | undefined;
+    const run = (trx: Transaction<Database>) => {
+      tx = new Store(trx, this.dialect, this.raw, this.queue, this.routing);
+      return fn(tx);
+    };
+    const committed = (result: T) => {
+      const signals = tx ? tx.#afterCommit.splice(0) : [];
+      for (const signal of signals) signal();
+      return result;
+    };
+    if (this.dialect === 'sqlite') return retryWhileBusy(() => db.transaction().execute(run)).then(committed);
+    if (!options.relaxed) return db.transaction().execute(run).then(committed);
+    return db
+      .transaction()
+      .execute(async (trx) => {
+        await sql`set local synchronous_commit = off`.execute(trx);
+        return run(trx);
+      })
+      .then(committed);
   }
 
   /**
@@ -90,6 +118,13 @@ export class Store {
    * the deliveries whose lease still held. SQLite: on the queue (thread or inline).
    */
   async recordResults(batch: ResultBatch): Promise<number[]> {
+    const applied = await this.#recordWithRetries(batch);
+    // A 410 switched subscriptions off: jobs of those connections waiting in lanes go back.
+    if (batch.deactivate.length > 0) await this.signalRouting({ connections: batch.deactivate.map((d) => d.connectionId) });
+    return applied;
+  }
+
+  async #recordWithRetries(batch: ResultBatch): Promise<number[]> {
     if (this.queue) return this.queue.record(batch);
     // A delivery deleted between an attempt's existence check and its insert (another
     // transaction's commit) fails the foreign key: run the batch again, which then drops it.

@@ -150,6 +150,7 @@ export class WebhookService {
             );
           }
         }
+        if (patch.status !== undefined || patch.events !== undefined) await tx.signalRouting({ connections: [row.id] });
         if (patch.status !== undefined) {
           const now = Math.max(this.now(), updated.updated_at);
           const paused = current.filter((s) => s.is_active === 0).map((s) => s.id);
