@@ -144,7 +144,14 @@ class ResponseCollector implements Dispatcher.DispatchHandler {
     private readonly reject: (error: HttpFailure) => void,
     private readonly onBlocked?: (refusal: Refusal) => void,
   ) {
-    this.#timer = setTimeout(() => this.#abort(new Timeout()), timeoutMs);
+    // The abort waits one turn of the event loop: after a stall (a long GC, a SIGSTOP) the
+    // timer and an answer that did arrive in time are due together, and timers run before
+    // I/O is read — without the turn, a request answered 200 would be recorded as timed out.
+    this.#timer = setTimeout(() => {
+      setImmediate(() => {
+        if (!this.#settled) this.#abort(new Timeout());
+      });
+    }, timeoutMs);
   }
 
   #abort(reason: Error): void {

@@ -45,6 +45,8 @@ type Limits = Pick<
 export class Dispatcher {
   readonly #lanes: Lanes;
   readonly #events = new Map<number, CachedEvent>();
+  /** Deliveries this worker holds (waiting in a lane or in flight), by id. */
+  readonly #held = new Map<number, ClaimedDelivery>();
   #stopping = false;
   /** Shutdown's grace ran out: what comes back now was cut short, not answered. */
   #aborted = false;
@@ -81,6 +83,7 @@ export class Dispatcher {
   start(): void {
     // A retry was scheduled: the loop may be asleep until a later time it read earlier.
     this.deps.results.onRetryScheduled = () => this.#signal();
+
     const stopWaking = this.deps.wakeup.onWake(() => this.#signal());
     const stopRouting = this.deps.wakeup.onRouting((change) => this.#revoke(change));
     this.#unsubscribe = () => {
@@ -261,6 +264,14 @@ export class Dispatcher {
     }
     const cap = 4 * limits.maxInFlightPerConnection;
     for (const claim of claimed) {
+      const mine = this.#held.get(claim.id);
+      if (mine) {
+        // Claimed again while this worker still has it out (its lease ran out during a stall:
+        // a long GC, a SIGSTOP). The request under way keeps the new lease: its result then
+        // applies, and it is not sent a second time.
+        mine.next_attempt_at = claim.next_attempt_at;
+        continue;
+      }
       const subscription = subscriptions.get(claim.subscription_id);
       const connection = byConnection.get(claim.connection_id);
       const event = this.#events.get(claim.event_id);
@@ -274,6 +285,7 @@ export class Dispatcher {
       else if (!event) this.#fail(claim, 'the event was deleted');
       else if (this.#lanes.waiting(claim.connection_id) >= cap) this.#release(claim);
       else {
+        this.#held.set(claim.id, claim);
         this.#lanes.add(
           {
             claimed: claim,
@@ -322,7 +334,10 @@ export class Dispatcher {
       }
       const outcome = await job.connector.deliver(job.spec).catch((error: unknown) => connectorFailure(job, error));
       if (this.#aborted) this.#release(job.claimed);
-      else this.deps.results.write({ kind: 'attempted', claimed: job.claimed, connection: job.connection, outcome });
+      else {
+        this.#held.delete(job.claimed.id);
+        this.deps.results.write({ kind: 'attempted', claimed: job.claimed, connection: job.connection, outcome });
+      }
     } finally {
       if (this.#claimWorthwhile()) this.#signal();
     }
@@ -344,6 +359,7 @@ export class Dispatcher {
   }
 
   #release(claimed: ClaimedDelivery): void {
+    this.#held.delete(claimed.id);
     this.deps.results.write({ kind: 'released', claimed });
   }
 

@@ -1,6 +1,7 @@
 /**
- * 64 KiB answers at volume on SQLite (built CLI): 1,000 deliveries whose receiver answers 200
- * with a 64 KiB body. Every delivery arrives exactly once (the SQLite queue thread, which
+ * 64 KiB answers at volume on SQLite (built CLI): 1,000 deliveries over 100 connections on 10
+ * receivers (10 origins, so hundreds of requests are open at once and their results land in
+ * large batches), each answering 200 with a 64 KiB body. Every delivery arrives exactly once (the SQLite queue thread, which
  * writes the attempt rows, keeps running: a dead thread means lost or re-sent deliveries once
  * the short lease runs out), and the attempt log keeps only a prefix of each body, at most
  * HERALD_RESPONSE_BODY_BYTES (default 8192) bytes.
@@ -9,12 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type HeraldProcess, createKeys, spawnHerald } from '../support/process.js';
 import { ATTEMPTS, DELIVERIES, createHook, listAll, sleep, waitUntil } from '../delivery/helpers.js';
 import { expectAlive, publishParcels, waitDrained } from './support/api.js';
-import { type FaultReceiver, startFaultReceiver } from './support/receiver.js';
+import { type ReceiverGroup, startReceivers } from './support/receiver.js';
 import { type FaultWorld, faultWorld } from './support/setup.js';
 import { keysFor, report, tally } from './support/tally.js';
 
-const CONNECTIONS = 10;
-const EVENTS = 100;
+const ORIGINS = 10;
+const CONNECTIONS = 100;
+const EVENTS = 10;
 const BODY_BYTES = 64 * 1024;
 const DEFAULT_KEPT_BYTES = 8192;
 
@@ -27,33 +29,33 @@ function numberedBody(bytes: number): string {
 
 describe('64 KiB answers at volume on SQLite', () => {
   let world: FaultWorld;
-  let receiver: FaultReceiver;
+  let receivers: ReceiverGroup;
   let herald: HeraldProcess;
   const body = numberedBody(BODY_BYTES);
 
   beforeAll(async () => {
     // A short lease: were a result batch lost, its deliveries would be sent again within the test.
     world = faultWorld('sqlite', { HERALD_MAX_TIMEOUT_MS: '2000', HERALD_LEASE_MS: '4000' });
-    receiver = await startFaultReceiver({ body, delayMs: () => 5 });
+    receivers = await startReceivers(ORIGINS, { body, delayMs: () => 5 });
   });
   afterAll(async () => {
     await world?.cleanup();
-    await receiver?.close();
+    await receivers?.close();
   });
 
   it('delivers 1,000 exactly once and keeps at most HERALD_RESPONSE_BODY_BYTES of each answer', { timeout: 90_000 }, async () => {
     const org = await createKeys(world.env, 'faults-large-answers');
     herald = await spawnHerald({ env: world.env, role: 'all', name: 'herald-large' });
     const paths = Array.from({ length: CONNECTIONS }, (_, i) => `/large/${i}`);
-    for (const path of paths) await createHook(herald, org, { url: `http://127.0.0.1:${receiver.port}${path}`, timeout_ms: 2000 });
+    for (const [i, path] of paths.entries()) await createHook(herald, org, { url: receivers.url(i, path), timeout_ms: 2000 });
     const ids = await publishParcels(herald, org, 1, EVENTS);
     const expected = keysFor(paths, ids);
 
-    await waitUntil('every delivery received', () => tally(receiver.received, expected).lost === 0, 60_000, 100).catch(() => undefined);
+    await waitUntil('every delivery received', () => tally(receivers.received(), expected).lost === 0, 60_000, 100).catch(() => undefined);
     const drainMs = await waitDrained(herald, org, 20_000).catch(() => -1);
     // Past one more lease: a result that was never written would show as a second request.
     await sleep(5000);
-    const count = tally(receiver.received, expected);
+    const count = tally(receivers.received(), expected);
     const succeeded = await listAll(herald, org, DELIVERIES, { status: 'succeeded' });
     const attempts = await listAll(herald, org, ATTEMPTS);
     const stored = attempts.map((a) => String(a.response_body ?? ''));

@@ -5,7 +5,9 @@
  * that answers after ~1.5 s, timeout_ms 2000, HERALD_LEASE_MS=4000: a claim leases several
  * deliveries at once, and the ones waiting in the lane see their lease run down while the
  * first are sent. A job must not start with less lease left than its timeout (else its lease
- * expires mid-request and it is claimed and sent again): 8 deliveries make exactly 8 requests.
+ * expires mid-request and it is claimed and sent again): 8 deliveries make exactly 8 requests,
+ * and the lease each request starts with (the delivery's next_attempt_at, read while the
+ * request is open) covers its timeout.
  *
  * And `POST /deliveries/{id}/retry` on a delivery whose request is open answers 409 (JSON:API
  * error) and does not make a second request.
@@ -13,16 +15,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Credentials } from '../support/herald.js';
 import { type HeraldProcess, createKeys, spawnHerald } from '../support/process.js';
-import { DELIVERIES, createHook, listAll, sleep, waitForStatus, waitUntil } from '../delivery/helpers.js';
+import { DELIVERIES, createHook, getDelivery, listAll, publishBatch, sleep, waitForStatus, waitUntil } from '../delivery/helpers.js';
+import { parcelEvent } from '../support/events.js';
+import type { Received } from '../support/receiver.js';
 import { expectAlive, publishParcels, waitDrained } from './support/api.js';
 import { isJsonApiError } from './support/ingest.js';
 import { type FaultReceiver, startFaultReceiver } from './support/receiver.js';
 import { FAULT_DATABASES, type FaultWorld, faultWorld } from './support/setup.js';
-import { keysFor, report, reportFigures, tally, webhookId } from './support/tally.js';
+import { keysFor, parcelOf, report, reportFigures, tally, webhookId } from './support/tally.js';
 
 const LEASE_MS = 4000;
 const ANSWER_MS = 1500;
 const DELIVERIES_TOTAL = 8;
+const TIMEOUT_MS = 2000;
 
 describe.each(FAULT_DATABASES)('leases shorter than the queued work on %s', (kind) => {
   let world: FaultWorld;
@@ -50,10 +55,32 @@ describe.each(FAULT_DATABASES)('leases shorter than the queued work on %s', (kin
 
   it('sends 8 queued deliveries with exactly 8 requests', { timeout: 90_000 }, async () => {
     const path = '/one-lane';
-    await createHook(herald, org, { url: `http://127.0.0.1:${slow.port}${path}`, timeout_ms: 2000 });
-    const ids = await publishParcels(herald, org, 1, DELIVERIES_TOTAL);
+    const hook = await createHook(herald, org, { url: `http://127.0.0.1:${slow.port}${path}`, timeout_ms: TIMEOUT_MS });
+    const ids = Array.from({ length: DELIVERIES_TOTAL }, (_, i) => i + 1);
+    const events = await publishBatch(herald, org, ids.map((parcelId) => parcelEvent({ parcelId })));
+    const eventOfParcel = new Map(ids.map((p, i) => [p, events[i].id as number]));
+    const rows = await listAll(herald, org, DELIVERIES, { subscription_id: hook.subscription.id });
+    const deliveryOfEvent = new Map(rows.map((d) => [d.event_id as number, d.id as number]));
     const expected = keysFor([path], ids);
-    const arrived = await waitUntil('all 8 received', () => tally(slow.received, expected).lost === 0, 45_000, 100).then(
+    // While each request is open (the receiver holds it 1.5 s), read its lease: the pending
+    // delivery's next_attempt_at. What is left of it when the request started must cover the
+    // timeout, else the lease can run out mid-request and the delivery be claimed again.
+    const leaseLeft: number[] = [];
+    let looked = 0;
+    const arrived = await waitUntil(
+      'all 8 received',
+      async () => {
+        for (; looked < slow.received.length; looked++) {
+          const r = slow.received[looked] as Received;
+          const id = deliveryOfEvent.get(eventOfParcel.get(parcelOf(r)) as number) as number;
+          const d = await getDelivery(herald, org, id);
+          if (d.status === 'pending' && d.next_attempt_at) leaseLeft.push(Date.parse(d.next_attempt_at) - r.at);
+        }
+        return tally(slow.received, expected).lost === 0;
+      },
+      45_000,
+      20,
+    ).then(
       () => true,
       () => false,
     );
@@ -63,7 +90,9 @@ describe.each(FAULT_DATABASES)('leases shorter than the queued work on %s', (kin
     const count = tally(slow.received, expected);
     const succeeded = await listAll(herald, org, DELIVERIES, { status: 'succeeded' });
     const timedOut = (await listAll(herald, org, DELIVERIES)).filter((d) => /timed out/i.test(String(d.last_error ?? ''))).length;
-    report(`lease-vs-work ${kind}`, count, { requests: slow.received.length, succeeded: succeeded.length, timed_out: timedOut, drain_ms: drainMs });
+    const firstAt = slow.received[0]?.at ?? 0;
+    const arrivals = slow.received.map((r) => ((r.at - firstAt) / 1000).toFixed(1)).join(',');
+    report(`lease-vs-work ${kind}`, count, { requests: slow.received.length, arrivals_s: arrivals, min_lease_left_ms: leaseLeft.length ? Math.min(...leaseLeft) : 'n/a', succeeded: succeeded.length, timed_out: timedOut, drain_ms: drainMs });
 
     expectAlive([herald]);
     expect.soft(arrived, herald.tail()).toBe(true);
@@ -71,6 +100,9 @@ describe.each(FAULT_DATABASES)('leases shorter than the queued work on %s', (kin
     expect.soft(slow.received.length, `webhook-ids sent more than once: ${[...count.repeated]}`).toBe(DELIVERIES_TOTAL);
     expect.soft(count.duplicates).toBe(0);
     expect.soft(succeeded).toHaveLength(DELIVERIES_TOTAL);
+    expect.soft(leaseLeft.length, 'the lease of each open request was read').toBe(DELIVERIES_TOTAL);
+    // 100 ms for the time between the receiver's clock reading and Herald's.
+    expect.soft(Math.min(...leaseLeft), `lease left at the start of each request: ${leaseLeft.join(',')} ms`).toBeGreaterThanOrEqual(TIMEOUT_MS - 100);
   });
 
   it('answers 409 to a retry of a delivery whose request is open, and sends it once', { timeout: 60_000 }, async () => {

@@ -63,7 +63,9 @@ describe('GroupCommit', () => {
 
   it('fails the first item of a commit that deferred every item, and goes on with the rest', async () => {
     let calls = 0;
-    const group = new GroupCommit(async (items: number[]) => (calls++ === 0 ? items.map(() => DEFER) : items.map((i) => `ok ${i}`)));
+    const group = new GroupCommit(async (items: number[]): Promise<Array<Outcome<string>>> =>
+      calls++ === 0 ? items.map(() => DEFER) : items.map((i) => `ok ${i}`),
+    );
     const results = await Promise.allSettled([1, 2].map((i) => group.submit(i)));
     expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled']);
   });

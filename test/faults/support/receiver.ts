@@ -85,3 +85,29 @@ export async function startFaultReceiver(options: FaultReceiverOptions = {}): Pr
 
 /** A delay drawn uniformly from [min, max] milliseconds. */
 export const between = (min: number, max: number) => () => min + Math.floor(Math.random() * (max - min + 1));
+
+/**
+ * Several receivers (each its own origin: outbound socket limits are per origin) seen as
+ * one: their requests together, their open requests summed.
+ */
+export interface ReceiverGroup {
+  receivers: FaultReceiver[];
+  /** The URL of `path` on receiver `index` (wrapping around). */
+  url(index: number, path: string): string;
+  received(): Received[];
+  open(): number;
+  close(): Promise<void>;
+}
+
+export async function startReceivers(count: number, options: FaultReceiverOptions = {}): Promise<ReceiverGroup> {
+  const receivers = await Promise.all(Array.from({ length: count }, () => startFaultReceiver(options)));
+  return {
+    receivers,
+    url: (index, path) => `http://127.0.0.1:${(receivers[index % count] as FaultReceiver).port}${path}`,
+    received: () => receivers.flatMap((r) => r.received),
+    open: () => receivers.reduce((n, r) => n + r.open(), 0),
+    async close() {
+      await Promise.all(receivers.map((r) => r.close()));
+    },
+  };
+}
