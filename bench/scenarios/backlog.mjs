@@ -27,7 +27,7 @@ export async function backlog(ctx) {
     const h = await startHerald(scope, { roles: ['api', 'worker'], startWorkers: false });
     await subscribeAll(h.api, h.key, urls);
     await rx.call('reset');
-    const sent = await lg.call('batches', { baseUrl: h.api.baseUrl, auth: h.key.basic, events, batchSize: 1000, concurrency: 2 });
+    const sent = await lg.call('batches', { baseUrl: h.api.baseUrl, auth: h.key.basic, events, batchSize: 100, concurrency: 2 });
     const ingestSeconds = (sent.end - sent.start) / 1000;
     const dbFile = join(h.dataDir, 'herald.db');
     const dbMb = fileMb(dbFile) + fileMb(`${dbFile}-wal`);

@@ -64,7 +64,7 @@ export async function throughputRun(ctx, { label, events, endpoints = 100, hang 
     const budgetMs = ctx.sizes.deliveryBudgetMs;
     const arrived = waitForDeliveries(rx, expected, { watch: processes, budgetMs });
     arrived.catch(() => undefined);
-    const sent = await lg.call('batches', { baseUrl: h.api.baseUrl, auth: h.key.basic, events, batchSize: 1000 });
+    const sent = await lg.call('batches', { baseUrl: h.api.baseUrl, auth: h.key.basic, events, batchSize: 100 });
     const done = await arrived;
     const cpuAfter = processes.map((p) => cpuMsOf(p.pid));
     const cpuProfile = await inspector?.stop();

@@ -63,10 +63,11 @@ describe.each(DATABASES)('ingestion on %s', (kind) => {
     const again = await h.request('POST', EVENTS, { auth: org, body: parcelEvent({ parcelId: 42 }), headers });
     expect(again.status, again.text).toBe(202);
     expect(again.body).toEqual(first.body);
-    // Even with a different body, the key decides.
+    // The key is bound to its body (issue 11): a different body under it is a conflict.
     const changed = await h.request('POST', EVENTS, { auth: org, body: parcelEvent({ parcelId: 43 }), headers });
-    expect(changed.status, changed.text).toBe(202);
-    expect(changed.body).toEqual(first.body);
+    expect(changed.status, changed.text).toBe(409);
+    expect(changed.body.errors[0]).toMatchObject({ status: '409', code: 'invalid' });
+    expect(changed.body.errors[0].detail).toContain('order-42-shipped');
     await sleep(400);
     expect(await eventCount(org)).toBe(1);
     expect(await deliveryCount(org)).toBe(1);
