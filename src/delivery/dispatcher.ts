@@ -6,7 +6,7 @@ import type { ClaimedDelivery } from '../store/queue.js';
 import type { RoutingChange } from '../store/routing-signals.js';
 import type { Store } from '../store/store.js';
 import { type Job, Lanes } from './lanes.js';
-import type { ResultsWriter } from './results-writer.js';
+import type { ResultsWriter, SettledAttempt } from './results-writer.js';
 import type { Wakeup } from './wakeup.js';
 
 const MIN_CLAIM_GAP_MS = 5;
@@ -83,6 +83,7 @@ export class Dispatcher {
   start(): void {
     // A retry was scheduled: the loop may be asleep until a later time it read earlier.
     this.deps.results.onRetryScheduled = () => this.#signal();
+    this.deps.results.onSettled = (settled) => this.#settled(settled);
 
     const stopWaking = this.deps.wakeup.onWake(() => this.#signal());
     const stopRouting = this.deps.wakeup.onRouting((change) => this.#revoke(change));
@@ -334,10 +335,9 @@ export class Dispatcher {
       }
       const outcome = await job.connector.deliver(job.spec).catch((error: unknown) => connectorFailure(job, error));
       if (this.#aborted) this.#release(job.claimed);
-      else {
-        this.#held.delete(job.claimed.id);
-        this.deps.results.write({ kind: 'attempted', claimed: job.claimed, connection: job.connection, outcome });
-      }
+      // Still held until its result is committed: a claim that returns it meanwhile (its lease
+      // ran out during a stall, and the result had not landed yet) must not send it again.
+      else this.deps.results.write({ kind: 'attempted', claimed: job.claimed, connection: job.connection, outcome });
     } finally {
       if (this.#claimWorthwhile()) this.#signal();
     }
@@ -356,6 +356,21 @@ export class Dispatcher {
     );
     for (const job of revoked) this.#release(job.claimed);
     if (revoked.length > 0) this.#signal();
+  }
+
+  /** Results committed (or given up): their deliveries are no longer this worker's. */
+  #settled(settled: SettledAttempt[]): void {
+    for (const { result, applied, lease } of settled) {
+      const { claimed } = result;
+      if (this.#held.get(claimed.id) !== claimed) continue;
+      if (!applied && claimed.next_attempt_at !== lease) {
+        // Claimed again by this worker while its result was being written under the old lease
+        // (which that claim fenced out): write it once more, under the lease it holds now.
+        this.deps.results.write(result);
+        continue;
+      }
+      this.#held.delete(claimed.id);
+    }
   }
 
   #release(claimed: ClaimedDelivery): void {
