@@ -242,12 +242,15 @@ export class Dispatcher {
     const missingEvents = [...new Set(claimed.map((c) => c.event_id))].filter((id) => !this.#events.has(id));
     let byConnection: Map<number, ResolvedConnection | Error>;
     let subscriptions: Map<number, { active: boolean; connectionId: number }>;
+    let health: Map<number, { health: string; probe_delivery_id: number | null }>;
     try {
-      const [resolved, subscriptionRows, eventRows] = await Promise.all([
+      const [resolved, subscriptionRows, eventRows, healthRows] = await Promise.all([
         connections.resolveMany(connectionIds),
         store.subscriptions.byIds([...new Set(claimed.map((c) => c.subscription_id))]),
         store.events.byIds(missingEvents),
+        store.health.claimView(connectionIds),
       ]);
+      health = new Map(healthRows.map((h) => [h.id, h]));
       byConnection = resolved;
       subscriptions = new Map(subscriptionRows.map((s) => [s.id, { active: s.is_active === 1, connectionId: s.connection_id }]));
       for (const e of eventRows) {
@@ -284,6 +287,11 @@ export class Dispatcher {
       } else if (connection === undefined) this.#fail(claim, 'the connection was deleted');
       else if (connection instanceof Error) this.#fail(claim, `the connection cannot be read: ${connection.message}`);
       else if (!event) this.#fail(claim, 'the event was deleted');
+      else if (health.get(claim.connection_id)?.health === 'disabled') this.#park(claim, 'the connection is disabled');
+      else if (health.get(claim.connection_id)?.health === 'failing' && health.get(claim.connection_id)?.probe_delivery_id !== claim.id) {
+        // Behind an open circuit only the probe goes out; the others wait, unattempted.
+        this.#park(claim, 'the connection is failing: waiting for a probe to succeed');
+      }
       else if (this.#lanes.waiting(claim.connection_id) >= cap) this.#release(claim);
       else {
         this.#held.set(claim.id, claim);
@@ -378,8 +386,8 @@ export class Dispatcher {
     this.deps.results.write({ kind: 'released', claimed });
   }
 
-  #park(claimed: ClaimedDelivery): void {
-    this.deps.results.write({ kind: 'parked', claimed });
+  #park(claimed: ClaimedDelivery, reason = 'the subscription is paused'): void {
+    this.deps.results.write({ kind: 'parked', claimed, reason });
   }
 
   #fail(claimed: ClaimedDelivery, reason: string): void {

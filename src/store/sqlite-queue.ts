@@ -1,6 +1,15 @@
 import type { Insertable } from 'kysely';
 import type { RawSqlite } from './raw-sqlite.js';
-import { type ClaimRequest, type ClaimedDelivery, type DeliveryUpdate, type ResultBatch, finalCounts } from './queue.js';
+import {
+  APPLY_HEALTH_SQL,
+  type ClaimRequest,
+  type ClaimedDelivery,
+  type DeliveryUpdate,
+  type ResultBatch,
+  finalCounts,
+  healthParams,
+  healthTallies,
+} from './queue.js';
 import type { DeliveriesTable, NewAttempt } from './schema.js';
 
 /**
@@ -140,16 +149,18 @@ export function releaseLeases(raw: RawSqlite, released: ResultBatch['released'],
 }
 
 /**
- * A results batch: attempts, delivery states, leases given back, 410 deactivations and
- * the SendKit counters of final outcomes that applied. Run it in a transaction.
+ * A results batch: attempts, delivery states, leases given back, 410 deactivations, the
+ * SendKit counters of final outcomes that applied, and the connections' health counters. Run it in a transaction.
  */
 export function recordResults(raw: RawSqlite, batch: ResultBatch): number[] {
   insertAttempts(raw, batch.attempts);
   const applied = applyUpdates(raw, batch.updates, batch.now);
   releaseLeases(raw, batch.released, batch.now);
   for (const d of batch.deactivate) raw.statement(DEACTIVATE).run(d.reason, batch.now, d.connectionId);
-  for (const [connectionId, s] of finalCounts(batch, new Set(applied))) {
+  const appliedSet = new Set(applied);
+  for (const [connectionId, s] of finalCounts(batch, appliedSet)) {
     raw.statement(ADD_STATS).run(s.delivered, s.failed, s.delivered > 0 ? batch.now : null, connectionId);
   }
+  for (const t of healthTallies(batch, appliedSet)) raw.statement(APPLY_HEALTH_SQL).run(...healthParams(t, batch.now));
   return applied;
 }

@@ -1,7 +1,8 @@
-import { type Kysely, type Transaction, sql } from 'kysely';
+import { CompiledQuery, type Kysely, type Transaction, sql } from 'kysely';
 import { AccessTokens } from './access-tokens.js';
 import { ApiKeys } from './api-keys.js';
 import { Attempts } from './attempts.js';
+import { ConnectionHealthStore } from './connection-health.js';
 import { Connections } from './connections.js';
 import type { Dialect, OpenedDatabase } from './database.js';
 import { Deliveries } from './deliveries.js';
@@ -12,12 +13,20 @@ import { Organizations } from './organizations.js';
 import { BUSY_TIMEOUT_MS, BeginBusy, type RawSqlite } from './raw-sqlite.js';
 import { isForeignKeyViolation, isRetryableConflict } from './errors.js';
 import type { SqliteQueue } from './sqlite-queue-client.js';
-import { type ResultBatch, finalCounts } from './queue.js';
+import { APPLY_HEALTH_SQL, type ResultBatch, finalCounts, healthParams, healthTallies } from './queue.js';
 import type { Database } from './schema.js';
 import { type RoutingChange, RoutingSignals, routingPayload } from './routing-signals.js';
 import { Subscriptions } from './subscriptions.js';
 
 export const WAKE_CHANNEL = 'herald_due';
+
+/** queue.ts's health statement with PostgreSQL's numbered parameters. */
+const PG_APPLY_HEALTH = numberedParameters(APPLY_HEALTH_SQL);
+
+function numberedParameters(text: string): string {
+  let n = 0;
+  return text.replace(/\?/g, () => `$${++n}`);
+}
 
 export type Executor = Kysely<Database> | Transaction<Database>;
 
@@ -30,6 +39,7 @@ export class Store {
   readonly apiKeys: ApiKeys;
   readonly accessTokens: AccessTokens;
   readonly connections: Connections;
+  readonly health: ConnectionHealthStore;
   readonly subscriptions: Subscriptions;
   readonly events: Events;
   readonly deliveries: Deliveries;
@@ -51,6 +61,7 @@ export class Store {
     this.apiKeys = new ApiKeys(db);
     this.accessTokens = new AccessTokens(db);
     this.connections = new Connections(db);
+    this.health = new ConnectionHealthStore(db);
     this.subscriptions = new Subscriptions(db);
     this.events = new Events(db, dialect);
     this.deliveries = new Deliveries(db, dialect, raw, queue);
@@ -154,6 +165,9 @@ export class Store {
         }
         for (const [connectionId, c] of finalCounts(batch, applied)) {
           await tx.connections.addStats(connectionId, c.delivered, c.failed, c.delivered > 0 ? batch.now : null);
+        }
+        for (const t of healthTallies(batch, applied)) {
+          await tx.db.executeQuery(CompiledQuery.raw(PG_APPLY_HEALTH, healthParams(t, batch.now)));
         }
         return [...applied];
       },
