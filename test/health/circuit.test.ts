@@ -200,6 +200,26 @@ describe.each(DATABASES)('circuit breaker on %s (two workers)', (kind) => {
     expect(world.at('/dead').filter((r) => r.body.includes('"herald.'))).toEqual([]);
   }, 120_000);
 
+  it('reports exhausted deliveries once per connection per hour, with the count', async () => {
+    world.dead.add('/exhausted');
+    const hook = await createHook(h, org, { url: world.url('/exhausted'), retry_attempts: 0 });
+    await publishBatch(h, org, [parcelEvent({ parcelId: 7000 }), parcelEvent({ parcelId: 7001 })]);
+    const events = () => operationalAt(world, '/oncall', 'herald.delivery.exhausted', hook.connection.id);
+    await waitUntil('an exhausted event', () => events().length >= 1);
+    const first = JSON.parse(events()[0]!.body).data;
+    expect(first.count).toBeGreaterThanOrEqual(1);
+    expect(first.status).toBe('active');
+    // More failures within the hour are counted for the next report, not sent now.
+    await publishBatch(h, org, [parcelEvent({ parcelId: 7002 }), parcelEvent({ parcelId: 7003 })]);
+    await waitUntil('four failed deliveries', async () => {
+      const list = await listAll(h, org, DELIVERIES, { subscription_id: hook.subscription.id });
+      return list.length === 4 && list.every((d) => d.status === 'failed') ? list : undefined;
+    });
+    await sleep(1500);
+    expect(events()).toHaveLength(1);
+    expect(operationalAt(world, '/operator', 'herald.delivery.exhausted', hook.connection.id)).toHaveLength(1);
+  }, 60_000);
+
   it('refuses a platform publishing an operational event type', async () => {
     const res = await h.request('POST', EVENTS, {
       auth: org,
