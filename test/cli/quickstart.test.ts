@@ -158,10 +158,16 @@ describe.each(DATABASES)('quickstart with the built CLI on %s', (kind) => {
     expect(createdAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
     expect(updatedAt).toBe(createdAt);
     const { id: _id, created_at: _c, updated_at: _u, ...want } = documented.data;
-    // Herald's documented additions: status, and the webhook's retry_attempts and timeout_ms.
+    // Herald's documented additions: status and endpoint health (a fresh connection's), and
+    // the webhook's retry_attempts and timeout_ms.
     expect(rest).toEqual({
       ...want,
       status: 'active',
+      failing_since: null,
+      consecutive_failures: 0,
+      last_success_at: null,
+      last_failure_at: null,
+      disabled_at: null,
       configuration: { ...(want.configuration as object), retry_attempts: 5, timeout_ms: 10000 },
     });
     expect(Object.keys(answer)).toEqual(['data']);
