@@ -84,7 +84,7 @@ export function caseArbitrary(op: Operation, gen: GenOptions): fc.Arbitrary<Case
     kinds.push({
       weight: 1,
       arbitrary: fc
-        .tuple(base, fc.constantFrom('text/plain', 'application/xml', 'multipart/form-data; boundary=x', 'application/x-www-form-urlencoded', 'application/json-patch+json', 'application/octet-stream', ''))
+        .tuple(base, fc.constantFrom('text/plain', 'application/xml', 'multipart/form-data; boundary=x', 'application/x-www-form-urlencoded', 'application/json-patch+json', 'application/octet-stream', '', 'application/json; charset=utf-16', 'application/json; charset=latin1', 'APPLICATION/JSON', 'application/json;', 'application/json, text/plain', 'application/jsonx', 'json'))
         .filter(([, ct]) => ct !== op.body?.contentType)
         .map(([b, ct]) => make('bad-content-type', b, { body: { raw: JSON.stringify((b.body as { json?: unknown })?.json ?? {}) }, contentType: ct })),
     });
