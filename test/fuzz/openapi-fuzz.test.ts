@@ -15,12 +15,13 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventTypeCatalog } from '../../src/domain/event-types/catalog.js';
+import { createBodyAjv } from '../../src/domain/validation.js';
 import { type Receiver, startReceiver } from '../support/receiver.js';
 import { type Credentials, DATABASES, type TestHerald, startHerald } from '../support/herald.js';
 import { type Answer, errorFormatProblems, pools, snapshot } from './checks.js';
 import { type Operation, operationsOf, poolOfField } from './operations.js';
 import { type Case, caseArbitrary, encode, hasRef, resolveRefs } from './requests.js';
-import { type GenOptions, Ref, toJson } from './schema-arbitrary.js';
+import { type GenOptions, Ref, toJson, valid } from './schema-arbitrary.js';
 
 const SEED = process.env.HERALD_FUZZ_SEED ? Number(process.env.HERALD_FUZZ_SEED) : Math.floor(Math.random() * 2 ** 31);
 const RUNS = Number(process.env.HERALD_FUZZ_RUNS ?? 30);
@@ -202,6 +203,23 @@ describe.each(DATABASES)('OpenAPI fuzzing on %s', (kind) => {
       expect(await snapshot(h.herald), `a ${answer.status} changed nothing: ${request}\n${reply}`).toEqual(before);
     }
   }
+
+  it('valid input is valid by the document’s own schemas (the generator holds)', () => {
+    const ajv = createBodyAjv();
+    const pools = { connections: [1], subscriptions: [1], events: [1], deliveries: [1], webhooks: ['a'.repeat(24)] };
+    for (const op of ops) {
+      if (!op.body?.documented) continue;
+      const { schema, documented } = op.body;
+      const validate = ajv.compile(documented);
+      fc.assert(
+        fc.property(valid(schema, gen), (value) => {
+          const resolved = resolveRefs(value, pools);
+          expect(validate(resolved), `${op.method} ${op.path}: ${toJson(resolved)} ${ajv.errorsText(validate.errors)}`).toBe(true);
+        }),
+        { seed: SEED, numRuns: 50 },
+      );
+    }
+  });
 
   it(`drives every operation of the document (seed ${SEED})`, async () => {
     const started = Date.now();

@@ -25,7 +25,8 @@ export interface Operation {
   pathParams: Param[];
   query: Param[];
   headers: Param[];
-  body?: { schema: Schema; contentType: string };
+  /** `schema` as refined for generation; `documented` as the document states it (none for the token form). */
+  body?: { schema: Schema; contentType: string; documented?: Schema };
   /** Needs credentials (an unauthenticated call is a 401). */
   secured: boolean;
 }
@@ -151,7 +152,10 @@ export function operationsOf(doc: Schema, catalog: EventTypeCatalog): Operation[
       const content: Record<string, Schema> | undefined = op.requestBody?.content;
       const contentType = content ? Object.keys(content)[0] : undefined;
       let body: Operation['body'];
-      if (content && contentType) body = { schema: refine(content[contentType]?.schema ?? {}, doc, catalog), contentType };
+      if (content && contentType) {
+        const documented = content[contentType]?.schema ?? {};
+        body = { schema: refine(documented, doc, catalog), contentType, documented };
+      }
       else if (path === '/oauth2/token') body = { schema: TOKEN_FORM, contentType: 'application/x-www-form-urlencoded' };
       ops.push({
         method: method.toUpperCase(),

@@ -6,7 +6,7 @@
  * Covers what Herald's OpenAPI document uses: object (properties, required,
  * additionalProperties, minProperties, propertyNames), array (items, minItems, maxItems),
  * string (enum, const, pattern, minLength, maxLength, format date-time/uri), integer, number,
- * boolean, null, type lists (nullable), oneOf/anyOf/allOf and local `$ref`s.
+ * boolean, null, type lists and `nullable`, oneOf/anyOf/allOf and local `$ref`s.
  */
 import fc from 'fast-check';
 
@@ -67,8 +67,10 @@ export function deref(schema: Schema, root: Schema): Schema {
 }
 
 function typesOf(schema: Schema): string[] {
-  if (Array.isArray(schema.type)) return schema.type;
-  if (typeof schema.type === 'string') return [schema.type];
+  // OpenAPI 3.0's `nullable: true` is 3.1's `type: [T, 'null']`.
+  const orNull = (types: string[]) => (schema.nullable === true && !types.includes('null') ? [...types, 'null'] : types);
+  if (Array.isArray(schema.type)) return orNull(schema.type);
+  if (typeof schema.type === 'string') return orNull([schema.type]);
   if (schema.properties || schema.additionalProperties !== undefined || schema.required) return ['object'];
   if (schema.items) return ['array'];
   return [];
