@@ -9,6 +9,10 @@
  * make it longer or shorter. Operations run one after another on one organization, so a
  * failure replays with the seed of the whole file.
  *
+ * No operation is skipped: the OAuth browser callback is driven with arbitrary query
+ * parameters (its errors are an HTML page by design, checked as such), and Klaviyo
+ * authorization can start because client settings point at the local receiver.
+ *
  * Delivery workers are off, so that nothing but the request under test changes the
  * database between the two snapshots; broadcast and /v1 tests go to a local receiver.
  */
