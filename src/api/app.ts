@@ -1,7 +1,8 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Herald } from '../herald.js';
 import { keyPairOrToken, secretKey } from './auth.js';
-import { registerErrorHandling } from './errors.js';
+import { clientErrorHandler } from './client-errors.js';
+import { registerErrorHandling, routerErrors } from './errors.js';
 import { healthRoutes } from './health.js';
 import { trackRoutes } from './method-not-allowed.js';
 import { oauthTokenRoutes } from './oauth-token.js';
@@ -26,6 +27,8 @@ export async function buildApp(herald: Herald): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
     routerOptions: { ignoreTrailingSlash: true },
+    clientErrorHandler,
+    frameworkErrors: routerErrors,
   });
   app.decorateRequest('organizationId', 0);
   registerValidators(app);

@@ -9,11 +9,13 @@ const REASONS: Record<number, string> = {
   403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
+  408: 'Request Timeout',
   409: 'Conflict',
   413: 'Payload Too Large',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Entity',
   429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   501: 'Not Implemented',
   503: 'Service Unavailable',
@@ -71,6 +73,20 @@ function frameworkError(error: FastifyError): { status: number; errors: FieldErr
       }
       return undefined;
   }
+}
+
+/**
+ * Errors of Fastify's router, which bypass the error handler (Fastify's `frameworkErrors`
+ * option): a path that is not valid percent-encoding is malformed (400); a path segment
+ * longer than the router's limit names nothing that exists, like any other invalid id (404).
+ */
+export function routerErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') return sendError(request, reply, 404, [{ code: 'not_found', detail: 'Not found.' }]);
+  if (error.code === 'FST_ERR_BAD_URL') {
+    return sendError(request, reply, 400, [{ code: 'invalid', detail: 'The URL path is not valid percent-encoding.' }]);
+  }
+  request.log.error({ err: error }, 'request failed');
+  return sendError(request, reply, 500, [{ code: 'invalid', detail: 'Internal server error.' }]);
 }
 
 export function registerErrorHandling(app: FastifyInstance): void {

@@ -16,6 +16,9 @@ export interface IssuedToken {
 
 const CACHE_MS = 10_000;
 
+/** What `randomToken('pk_', 18)` issues; anything else is no key (and a NUL would fail PostgreSQL's text). */
+const PUBLIC_KEY = /^pk_[A-Za-z0-9_-]{1,64}$/;
+
 /**
  * Who is calling. Keys and tokens are stored as SHA-256 hashes only; positive answers are
  * cached briefly so that a busy client does not cost a query per request.
@@ -54,6 +57,7 @@ export class AuthService {
 
   /** HTTP Basic with the key pair: the organization id, or undefined. */
   async keyPair(publicKey: string, secretKey: string): Promise<{ organizationId: number; apiKeyId: number } | undefined> {
+    if (!PUBLIC_KEY.test(publicKey)) return undefined;
     const secretHash = hashToken(secretKey);
     const cacheKey = `b:${publicKey}:${secretHash}`;
     const hit = this.cached(cacheKey);

@@ -2,10 +2,9 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { DeliveryService } from '../../domain/deliveries.js';
 import { PageQuery, decodeCursor, page, parseTime } from '../pagination.js';
-import { IdParams, errorResponses, security } from './schemas.js';
+import { Id, IdParams, errorResponses, security } from './schemas.js';
 
 const tags = ['Deliveries'];
-const PositiveInt = Type.Integer({ minimum: 1 });
 
 export async function deliveryRoutes(app: FastifyInstance, opts: { deliveries: DeliveryService }) {
   const { deliveries } = opts;
@@ -20,9 +19,9 @@ export async function deliveryRoutes(app: FastifyInstance, opts: { deliveries: D
         summary: 'List deliveries, newest first',
         security,
         querystring: Type.Object({
-          subscription_id: Type.Optional(PositiveInt),
-          connection_id: Type.Optional(PositiveInt),
-          event_id: Type.Optional(PositiveInt),
+          subscription_id: Type.Optional(Id),
+          connection_id: Type.Optional(Id),
+          event_id: Type.Optional(Id),
           status: Type.Optional(Type.String({ enum: ['pending', 'parked', 'succeeded', 'failed'] })),
           ...PageQuery,
         }),
@@ -95,9 +94,9 @@ export async function deliveryRoutes(app: FastifyInstance, opts: { deliveries: D
         summary: 'The attempt log (deliveries and broadcast tests), newest first',
         security,
         querystring: Type.Object({
-          delivery_id: Type.Optional(PositiveInt),
-          subscription_id: Type.Optional(PositiveInt),
-          connection_id: Type.Optional(PositiveInt),
+          delivery_id: Type.Optional(Id),
+          subscription_id: Type.Optional(Id),
+          connection_id: Type.Optional(Id),
           is_test: Type.Optional(Type.Boolean()),
           ...PageQuery,
         }),

@@ -4,6 +4,12 @@ import { CONNECTION_TYPES } from '../../connectors/registry.js';
 /** Path ids: a positive integer, else the resource does not exist (404). */
 export const IdParams = Type.Object({ id: Type.String({ pattern: '^[1-9][0-9]{0,15}$' }) });
 
+/**
+ * An id given in a body or a query filter. Herald issues ids below 2^53 (they are JavaScript
+ * numbers); a larger one exists nowhere and would overflow PostgreSQL's bigint.
+ */
+export const Id = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
+
 export const Timestamp = Type.String({ format: 'date-time' });
 
 export const ConnectionType = Type.String({ enum: [...CONNECTION_TYPES], description: 'The type of connection.' });

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { EventTypeCatalog } from '../../domain/event-types/catalog.js';
 import { notFound } from '../../domain/errors.js';
 import type { SubscriptionInput, SubscriptionService } from '../../domain/subscriptions.js';
-import { IdParams, Subscription, data, dataList, errorResponses, eventTypeSchema, security } from './schemas.js';
+import { Id, IdParams, Subscription, data, dataList, errorResponses, eventTypeSchema, security } from './schemas.js';
 
 const PATH = '/event-subscriptions/subscriptions';
 const tags = ['Subscriptions'];
@@ -16,7 +16,7 @@ export async function subscriptionRoutes(
   const names = catalog.names();
   const resource = Subscription(names);
   const fields = {
-    connection_id: Type.Integer({ minimum: 1 }),
+    connection_id: Id,
     event_type: eventTypeSchema(names),
     is_active: Type.Boolean({ default: true }),
   };
