@@ -130,6 +130,7 @@ export class Store {
    */
   async recordResults(batch: ResultBatch): Promise<number[]> {
     const applied = await this.#recordWithRetries(batch);
+    if (!this.queue) await this.#addHealth(batch, new Set(applied));
     // A 410 switched subscriptions off: jobs of those connections waiting in lanes go back.
     if (batch.deactivate.length > 0) await this.signalRouting({ connections: batch.deactivate.map((d) => d.connectionId) });
     return applied;
@@ -145,6 +146,19 @@ export class Store {
       } catch (error) {
         if (attempt >= 5 || !(isForeignKeyViolation(error) || isRetryableConflict(error))) throw error;
       }
+    }
+  }
+
+  /**
+   * PostgreSQL: the connections' health counters, after the results committed, one row each
+   * in its own statement. Inside the results transaction the row lock on the connection
+   * deadlocked with a concurrent DELETE of it (which locks the connection, then cascades to
+   * the deliveries the transaction holds). The counters are advisory: a batch's increment
+   * lost to an outage only delays a circuit, so a failure here is not the batch's.
+   */
+  async #addHealth(batch: ResultBatch, applied: Set<number>): Promise<void> {
+    for (const t of healthTallies(batch, applied)) {
+      await this.db.executeQuery(CompiledQuery.raw(PG_APPLY_HEALTH, healthParams(t, batch.now))).catch(() => undefined);
     }
   }
 
@@ -165,9 +179,6 @@ export class Store {
         }
         for (const [connectionId, c] of finalCounts(batch, applied)) {
           await tx.connections.addStats(connectionId, c.delivered, c.failed, c.delivered > 0 ? batch.now : null);
-        }
-        for (const t of healthTallies(batch, applied)) {
-          await tx.db.executeQuery(CompiledQuery.raw(PG_APPLY_HEALTH, healthParams(t, batch.now)));
         }
         return [...applied];
       },
