@@ -44,6 +44,10 @@ export interface Config {
     events: number;
   };
   eventTypesFile: string | undefined;
+  /** Bearer token of the admin API (`/admin/v1`); without it the admin API does not exist (404). */
+  adminToken: string | undefined;
+  /** How long finished events (with their deliveries and attempts) are kept (HERALD_RETENTION). */
+  retentionMs: number;
   klaviyo: {
     clientId: string | undefined;
     clientSecret: string | undefined;
@@ -80,7 +84,7 @@ const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000,
 
 export function parseDuration(text: string): number {
   const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$/.exec(text);
-  if (!match) throw new Error(`invalid duration "${text}" (use e.g. 100ms, 5s, 1m, 2h)`);
+  if (!match) throw new Error(`invalid duration "${text}" (use e.g. 100ms, 5s, 1m, 2h, 30d)`);
   return Math.round(Number(match[1]) * (UNITS[match[2] as string] as number));
 }
 
@@ -92,6 +96,35 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
     throw new Error(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
   }
   return value;
+}
+
+/** The shortest admin token accepted: a guessable one would open every organization. */
+export const MIN_ADMIN_TOKEN_LENGTH = 32;
+
+function adminToken(env: NodeJS.ProcessEnv): string | undefined {
+  const raw = env.HERALD_ADMIN_TOKEN;
+  if (raw === undefined || raw === '') return undefined;
+  if (raw.length < MIN_ADMIN_TOKEN_LENGTH) {
+    throw new Error(
+      `HERALD_ADMIN_TOKEN must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters (it has ${raw.length}); ` +
+        'generate one with e.g. `openssl rand -base64 32`',
+    );
+  }
+  if (/\s/.test(raw)) throw new Error('HERALD_ADMIN_TOKEN must not contain whitespace (it travels in an Authorization header)');
+  return raw;
+}
+
+/** A retention of at least a second (a shorter one would remove events while their answer is being read). */
+function retention(env: NodeJS.ProcessEnv): number {
+  const raw = env.HERALD_RETENTION || '30d';
+  let ms: number;
+  try {
+    ms = parseDuration(raw);
+  } catch {
+    throw new Error(`HERALD_RETENTION must be a duration such as 30d, 12h or 10s, got "${raw}"`);
+  }
+  if (ms < 1000) throw new Error(`HERALD_RETENTION must be at least 1s, got "${raw}"`);
+  return ms;
 }
 
 function boolean(env: NodeJS.ProcessEnv, name: string): boolean {
@@ -153,6 +186,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       events: integer(env, 'HERALD_RATE_LIMIT_EVENTS', 60_000, 0, 100_000_000),
     },
     eventTypesFile: env.HERALD_EVENT_TYPES_FILE || undefined,
+    adminToken: adminToken(env),
+    retentionMs: retention(env),
     klaviyo: {
       clientId: env.HERALD_KLAVIYO_CLIENT_ID || undefined,
       clientSecret: env.HERALD_KLAVIYO_CLIENT_SECRET || undefined,

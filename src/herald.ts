@@ -10,11 +10,13 @@ import { startMaintenance } from './delivery/maintenance.js';
 import { messageIdFactory } from './delivery/message-id.js';
 import { ResultsWriter } from './delivery/results-writer.js';
 import { Wakeup } from './delivery/wakeup.js';
+import { ApiKeyService } from './domain/api-keys.js';
 import { AuthService } from './domain/auth.js';
 import { ConnectionService } from './domain/connections.js';
 import { DeliveryService } from './domain/deliveries.js';
 import { EventTypeCatalog } from './domain/event-types/catalog.js';
 import { EventService } from './domain/events.js';
+import { OrganizationService } from './domain/organizations.js';
 import { SubscriptionService } from './domain/subscriptions.js';
 import { createLogger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
@@ -38,6 +40,9 @@ export interface Herald {
   metrics: Metrics;
   wakeup: Wakeup;
   auth: AuthService;
+  /** The operator's side (admin API, CLI). */
+  organizations: OrganizationService;
+  apiKeys: ApiKeyService;
   connections: ConnectionService;
   subscriptions: SubscriptionService;
   events: EventService;
@@ -110,7 +115,7 @@ export async function createHerald(
     });
     if (database.pgConfig) await wakeup.listen(database.pgConfig);
     dispatcher.start();
-    stopMaintenance = startMaintenance(store, logger);
+    stopMaintenance = startMaintenance(store, logger, { retentionMs: config.retentionMs, metrics });
   }
 
   return {
@@ -126,6 +131,8 @@ export async function createHerald(
     metrics,
     wakeup,
     auth: new AuthService(store, config.tokenTtlSeconds),
+    organizations: new OrganizationService(store, () => wakeup.wake()),
+    apiKeys: new ApiKeyService(store),
     connections,
     subscriptions: new SubscriptionService(store, catalog, Date.now, () => wakeup.wake(), config.limits.subscriptionsPerOrganization),
     events,

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Herald } from '../herald.js';
 import { keyPairOrToken, secretKey } from './auth.js';
+import { registerAdmin } from './admin/index.js';
 import { registerErrorHandling } from './errors.js';
 import { healthRoutes } from './health.js';
 import { trackRoutes } from './method-not-allowed.js';
@@ -37,7 +38,7 @@ export async function buildApp(herald: Herald): Promise<FastifyInstance> {
   // Before any route: the limiter adds its hook to each route as the route is added.
   await registerRateLimit(app, herald);
 
-  await registerOpenApi(app, herald.config.publicUrl);
+  await registerOpenApi(app, herald.config.publicUrl, herald.config.adminToken !== undefined);
   await app.register(healthRoutes, { herald });
   await app.register(oauthTokenRoutes, { auth: herald.auth });
   await app.register(
@@ -60,6 +61,7 @@ export async function buildApp(herald: Herald): Promise<FastifyInstance> {
     },
     { prefix: '/v1' },
   );
+  await registerAdmin(app, herald);
   addMethodNotAllowed();
   return app;
 }

@@ -10,8 +10,8 @@ import { backoffMs } from './backoff.js';
 /** What became of one claimed delivery. */
 export type Result =
   | { kind: 'attempted'; claimed: ClaimedDelivery; connection: ResolvedConnection; outcome: Outcome }
-  /** Its subscription is paused: it waits, unattempted, until the subscription is active. */
-  | { kind: 'parked'; claimed: ClaimedDelivery }
+  /** Its subscription is paused or its organization suspended: it waits, unattempted, until active again. */
+  | { kind: 'parked'; claimed: ClaimedDelivery; reason: string }
   /** It cannot be sent at all (its connection cannot be read, its event is gone): failed with the reason. */
   | { kind: 'unsendable'; claimed: ClaimedDelivery; reason: string }
   /** Not sent: the lease is given back and it is due again at once. */
@@ -160,7 +160,7 @@ export class ResultsWriter {
           status: r.kind === 'parked' ? 'parked' : 'failed',
           nextAttemptAt: claimed.next_attempt_at,
           lastStatus: null,
-          lastError: r.kind === 'parked' ? 'the subscription is paused' : r.reason,
+          lastError: r.reason,
           attempted: false,
           connectionId: claimed.connection_id,
           tracksStats: false,

@@ -58,3 +58,15 @@ export function finalCounts(batch: ResultBatch, applied: Set<number>): Map<numbe
   }
   return counts;
 }
+
+/** How many deliveries of the batch finished, and how (only updates whose lease still held). */
+export function outcomeCounts(batch: ResultBatch, applied: Set<number>): { succeeded: number; failed: number } {
+  let succeeded = 0;
+  let failed = 0;
+  for (const u of batch.updates) {
+    if (!applied.has(u.id)) continue;
+    if (u.status === 'succeeded') succeeded++;
+    else if (u.status === 'failed') failed++;
+  }
+  return { succeeded, failed };
+}

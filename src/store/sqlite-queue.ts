@@ -1,6 +1,7 @@
 import type { Insertable } from 'kysely';
 import type { RawSqlite } from './raw-sqlite.js';
-import { type ClaimRequest, type ClaimedDelivery, type DeliveryUpdate, type ResultBatch, finalCounts } from './queue.js';
+import { ADD_OUTCOMES, OUTCOME_SHARD, minuteOf } from './delivery-outcomes.js';
+import { type ClaimRequest, type ClaimedDelivery, type DeliveryUpdate, type ResultBatch, finalCounts, outcomeCounts } from './queue.js';
 import type { DeliveriesTable, NewAttempt } from './schema.js';
 
 /**
@@ -140,16 +141,22 @@ export function releaseLeases(raw: RawSqlite, released: ResultBatch['released'],
 }
 
 /**
- * A results batch: attempts, delivery states, leases given back, 410 deactivations and
- * the SendKit counters of final outcomes that applied. Run it in a transaction.
+ * A results batch: attempts, delivery states, leases given back, 410 deactivations, the
+ * SendKit counters of final outcomes that applied and the minute's outcome totals. Run it in
+ * a transaction.
  */
 export function recordResults(raw: RawSqlite, batch: ResultBatch): number[] {
   insertAttempts(raw, batch.attempts);
   const applied = applyUpdates(raw, batch.updates, batch.now);
   releaseLeases(raw, batch.released, batch.now);
   for (const d of batch.deactivate) raw.statement(DEACTIVATE).run(d.reason, batch.now, d.connectionId);
-  for (const [connectionId, s] of finalCounts(batch, new Set(applied))) {
+  const appliedSet = new Set(applied);
+  for (const [connectionId, s] of finalCounts(batch, appliedSet)) {
     raw.statement(ADD_STATS).run(s.delivered, s.failed, s.delivered > 0 ? batch.now : null, connectionId);
+  }
+  const outcomes = outcomeCounts(batch, appliedSet);
+  if (outcomes.succeeded + outcomes.failed > 0) {
+    raw.statement(ADD_OUTCOMES).run(minuteOf(batch.now), OUTCOME_SHARD, outcomes.succeeded, outcomes.failed);
   }
   return applied;
 }

@@ -5,6 +5,7 @@ import { Attempts } from './attempts.js';
 import { Connections } from './connections.js';
 import type { Dialect, OpenedDatabase } from './database.js';
 import { Deliveries } from './deliveries.js';
+import { DeliveryOutcomes } from './delivery-outcomes.js';
 import { Events } from './events.js';
 import { IdempotencyKeys } from './idempotency.js';
 import { OauthStates } from './oauth-states.js';
@@ -12,7 +13,7 @@ import { Organizations } from './organizations.js';
 import { BUSY_TIMEOUT_MS, BeginBusy, type RawSqlite } from './raw-sqlite.js';
 import { isForeignKeyViolation, isRetryableConflict } from './errors.js';
 import type { SqliteQueue } from './sqlite-queue-client.js';
-import { type ResultBatch, finalCounts } from './queue.js';
+import { type ResultBatch, finalCounts, outcomeCounts } from './queue.js';
 import type { Database } from './schema.js';
 import { type RoutingChange, RoutingSignals, routingPayload } from './routing-signals.js';
 import { Subscriptions } from './subscriptions.js';
@@ -36,6 +37,7 @@ export class Store {
   readonly attempts: Attempts;
   readonly oauthStates: OauthStates;
   readonly idempotencyKeys: IdempotencyKeys;
+  readonly deliveryOutcomes: DeliveryOutcomes;
 
   constructor(
     readonly db: Executor,
@@ -57,6 +59,7 @@ export class Store {
     this.attempts = new Attempts(db, raw);
     this.oauthStates = new OauthStates(db);
     this.idempotencyKeys = new IdempotencyKeys(db);
+    this.deliveryOutcomes = new DeliveryOutcomes(db);
   }
 
   /** The store over an opened database, with SQLite's hot-path handle and queue if it has them. */
@@ -155,6 +158,8 @@ export class Store {
         for (const [connectionId, c] of finalCounts(batch, applied)) {
           await tx.connections.addStats(connectionId, c.delivered, c.failed, c.delivered > 0 ? batch.now : null);
         }
+        const outcomes = outcomeCounts(batch, applied);
+        await tx.deliveryOutcomes.add(batch.now, outcomes.succeeded, outcomes.failed);
         return [...applied];
       },
       { relaxed: true },
