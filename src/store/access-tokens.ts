@@ -27,12 +27,19 @@ export class AccessTokens {
    */
   lookup(tokenHash: string, now: number): Promise<TokenCredential | undefined> {
     return this.db
-      .selectFrom('access_tokens as t')
-      .innerJoin('api_keys as k', 'k.id', 't.api_key_id')
-      .innerJoin('organizations as o', 'o.id', 'k.organization_id')
-      .select(['t.organization_id', 't.api_key_id', 't.expires_at', 'k.expires_at as key_expires_at', 'k.last_used_at as key_last_used_at', 'o.status as organization_status'])
-      .where('t.token_hash', '=', tokenHash)
-      .where('t.expires_at', '>', now)
+      .selectFrom('access_tokens')
+      .innerJoin('api_keys', 'api_keys.id', 'access_tokens.api_key_id')
+      .innerJoin('organizations', 'organizations.id', 'api_keys.organization_id')
+      .select([
+        'access_tokens.organization_id',
+        'access_tokens.api_key_id',
+        'access_tokens.expires_at',
+        'api_keys.expires_at as key_expires_at',
+        'api_keys.last_used_at as key_last_used_at',
+        'organizations.status as organization_status',
+      ])
+      .where('access_tokens.token_hash', '=', tokenHash)
+      .where('access_tokens.expires_at', '>', now)
       .executeTakeFirst();
   }
 

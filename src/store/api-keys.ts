@@ -32,18 +32,25 @@ export class ApiKeys {
 
   /** Looked up on every authenticated request (no cache: a revoked key must fail in every process at once). */
   byPublicKey(publicKey: string): Promise<ApiKeyCredential | undefined> {
-    return this.credentials().where('k.public_key', '=', publicKey).executeTakeFirst();
+    return this.credentials().where('api_keys.public_key', '=', publicKey).executeTakeFirst();
   }
 
   bySecretHash(secretHash: string): Promise<ApiKeyCredential | undefined> {
-    return this.credentials().where('k.secret_hash', '=', secretHash).executeTakeFirst();
+    return this.credentials().where('api_keys.secret_hash', '=', secretHash).executeTakeFirst();
   }
 
   private credentials() {
     return this.db
-      .selectFrom('api_keys as k')
-      .innerJoin('organizations as o', 'o.id', 'k.organization_id')
-      .select(['k.id', 'k.organization_id', 'k.secret_hash', 'k.expires_at', 'k.last_used_at', 'o.status as organization_status']);
+      .selectFrom('api_keys')
+      .innerJoin('organizations', 'organizations.id', 'api_keys.organization_id')
+      .select([
+        'api_keys.id',
+        'api_keys.organization_id',
+        'api_keys.secret_hash',
+        'api_keys.expires_at',
+        'api_keys.last_used_at',
+        'organizations.status as organization_status',
+      ]);
   }
 
   get(organizationId: number, id: number): Promise<ApiKeyRow | undefined> {

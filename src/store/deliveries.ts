@@ -267,7 +267,7 @@ export class Deliveries {
    * subscriptions stay parked.
    */
   async unparkForOrganization(organizationId: number, now: number, batch: number): Promise<number> {
-    const parked = this.db
+    let parked = this.db
       .selectFrom('deliveries')
       .select('id')
       .where('status', '=', PARKED)
@@ -275,11 +275,14 @@ export class Deliveries {
         eb.selectFrom('subscriptions').select('id').where('organization_id', '=', organizationId).where('is_active', '=', 1),
       )
       .limit(batch);
+    // PostgreSQL: locked as picked, and re-checked if another transaction changed one meanwhile
+    // (a retry made it pending and a worker leased it): that row is skipped, not reset under it.
+    // SQLite: the one statement is atomic.
+    if (this.dialect === 'postgres') parked = parked.forUpdate();
     const result = await this.db
       .updateTable('deliveries')
       .set({ status: 'pending', next_attempt_at: now, updated_at: now, leased: 0 })
       .where('id', 'in', parked)
-      .where('status', '=', PARKED)
       .executeTakeFirst();
     return Number(result.numUpdatedRows);
   }

@@ -60,10 +60,10 @@ export class Subscriptions {
   ): Promise<Array<Pick<SubscriptionRow, 'id' | 'is_active' | 'connection_id'> & { organization_status: OrganizationStatus }>> {
     if (ids.length === 0) return Promise.resolve([]);
     return this.db
-      .selectFrom('subscriptions as s')
-      .innerJoin('organizations as o', 'o.id', 's.organization_id')
-      .select(['s.id', 's.is_active', 's.connection_id', 'o.status as organization_status'])
-      .where('s.id', 'in', ids)
+      .selectFrom('subscriptions')
+      .innerJoin('organizations', 'organizations.id', 'subscriptions.organization_id')
+      .select(['subscriptions.id', 'subscriptions.is_active', 'subscriptions.connection_id', 'organizations.status as organization_status'])
+      .where('subscriptions.id', 'in', ids)
       .execute();
   }
 
