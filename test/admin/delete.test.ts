@@ -105,7 +105,7 @@ describe.each(DATABASES)('deleting an organization on %s', (kind) => {
       connections: rows.connections,
       organizations: 1,
     });
-    expect(batches.filter(([t]) => t === 'attempts').length).toBe(Math.ceil(rows.attempts / 3));
+    expect(batches.filter(([t]) => t === 'attempts').length).toBe(Math.ceil((rows.attempts as number) / 3));
     expect(Object.values(await rowsOf(h, org.id)).every((n) => n === 0)).toBe(true);
   });
 
