@@ -48,6 +48,9 @@ export interface Config {
   adminToken: string | undefined;
   /** How long finished events (with their deliveries and attempts) are kept (HERALD_RETENTION). */
   retentionMs: number;
+  health: HealthRules;
+  /** Where Herald sends every organization's operational events (herald.*), signed with the secret. */
+  operatorWebhook: { url: string; secret: string } | undefined;
   klaviyo: {
     clientId: string | undefined;
     clientSecret: string | undefined;
@@ -70,6 +73,18 @@ export interface Limits {
   extraHeaders: number;
   extraHeadersBytes: number;
 }
+
+/** Endpoint health (delivery/health-monitor.ts): when a circuit opens, how it probes, when it disables. */
+export interface HealthRules {
+  /** Consecutive failed attempts that open a connection's circuit (0: never). */
+  circuitFailures: number;
+  /** The first probe's wait after the circuit opens; doubles while probes fail, up to MAX_PROBE_INTERVAL_MS. */
+  probeIntervalMs: number;
+  /** A connection whose every attempt failed for this long is disabled (0: never). */
+  disableAfterMs: number;
+}
+
+export const MAX_PROBE_INTERVAL_MS = 10 * 60_000;
 
 /**
  * A lease must outlast the longest request by this much: up to half of it for a claimed job
@@ -125,6 +140,36 @@ function retention(env: NodeJS.ProcessEnv): number {
   }
   if (ms < 1000) throw new Error(`HERALD_RETENTION must be at least 1s, got "${raw}"`);
   return ms;
+}
+
+/** A duration variable (`30s`, `5d`; `0` alone means zero) within [min, max] milliseconds. */
+function durationVar(env: NodeJS.ProcessEnv, name: string, fallback: string, min: number, max: number): number {
+  const raw = env[name] || fallback;
+  let value: number;
+  try {
+    value = raw.trim() === '0' ? 0 : parseDuration(raw);
+  } catch {
+    throw new Error(`${name} must be a duration such as 30s, 10m or 5d, got "${raw}"`);
+  }
+  if (value < min || value > max) throw new Error(`${name} must be from ${min} ms to ${max} ms, got "${raw}"`);
+  return value;
+}
+
+function operatorWebhook(env: NodeJS.ProcessEnv): Config['operatorWebhook'] {
+  const url = env.HERALD_OPERATOR_WEBHOOK_URL || undefined;
+  const secret = env.HERALD_OPERATOR_WEBHOOK_SECRET || undefined;
+  if (!url && !secret) return undefined;
+  if (!url || !secret) throw new Error('HERALD_OPERATOR_WEBHOOK_URL and HERALD_OPERATOR_WEBHOOK_SECRET go together: set both or neither');
+  try {
+    new URL(url);
+  } catch {
+    throw new Error(`HERALD_OPERATOR_WEBHOOK_URL is not a URL: "${url}"`);
+  }
+  const key = /^whsec_([A-Za-z0-9+/]+={0,2})$/.exec(secret);
+  if (!key || Buffer.from(key[1] as string, 'base64').length < 24) {
+    throw new Error('HERALD_OPERATOR_WEBHOOK_SECRET must be a Standard Webhooks secret: whsec_ and the base64 of at least 24 random bytes');
+  }
+  return { url, secret };
 }
 
 function boolean(env: NodeJS.ProcessEnv, name: string): boolean {
@@ -188,6 +233,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     eventTypesFile: env.HERALD_EVENT_TYPES_FILE || undefined,
     adminToken: adminToken(env),
     retentionMs: retention(env),
+    health: {
+      circuitFailures: integer(env, 'HERALD_CIRCUIT_FAILURES', 20, 0, 1_000_000),
+      probeIntervalMs: durationVar(env, 'HERALD_CIRCUIT_PROBE_INTERVAL', '30s', 100, MAX_PROBE_INTERVAL_MS),
+      disableAfterMs: durationVar(env, 'HERALD_DISABLE_AFTER', '5d', 0, 365 * 86_400_000),
+    },
+    operatorWebhook: operatorWebhook(env),
     klaviyo: {
       clientId: env.HERALD_KLAVIYO_CLIENT_ID || undefined,
       clientSecret: env.HERALD_KLAVIYO_CLIENT_SECRET || undefined,

@@ -6,17 +6,21 @@ import { createKlaviyo } from './connectors/klaviyo/index.js';
 import { type ConnectorRegistry, createConnectors } from './connectors/registry.js';
 import { BroadcastService } from './delivery/broadcast.js';
 import { Dispatcher } from './delivery/dispatcher.js';
+import { startHealthMonitor } from './delivery/health-monitor.js';
 import { startMaintenance } from './delivery/maintenance.js';
 import { messageIdFactory } from './delivery/message-id.js';
 import { ResultsWriter } from './delivery/results-writer.js';
 import { Wakeup } from './delivery/wakeup.js';
 import { ApiKeyService } from './domain/api-keys.js';
 import { AuthService } from './domain/auth.js';
+import { ConnectionHealthService } from './domain/connection-health.js';
 import { ConnectionService } from './domain/connections.js';
 import { DeliveryService } from './domain/deliveries.js';
 import { EventTypeCatalog } from './domain/event-types/catalog.js';
 import { EventService } from './domain/events.js';
 import { OrganizationService } from './domain/organizations.js';
+import type { OperatorTarget } from './domain/operational-events.js';
+import { ensureOperatorWebhook } from './domain/operator.js';
 import { SubscriptionService } from './domain/subscriptions.js';
 import { createLogger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
@@ -44,6 +48,8 @@ export interface Herald {
   organizations: OrganizationService;
   apiKeys: ApiKeyService;
   connections: ConnectionService;
+  /** Circuit breaker, auto-disable, operational events (delivery/health-monitor.ts runs it in workers). */
+  health: ConnectionHealthService;
   subscriptions: SubscriptionService;
   events: EventService;
   deliveries: DeliveryService;
@@ -83,7 +89,7 @@ export async function createHerald(
   });
   const klaviyo = createKlaviyo({ config, http, store, sealer, logger });
   const connectors = createConnectors(http, klaviyo.connector, { maxTimeoutMs: config.maxTimeoutMs, ...config.limits });
-  const metrics = new Metrics(store.deliveries, { refreshMs: config.metricsRefreshMs, logger });
+  const metrics = new Metrics(store.deliveries, { refreshMs: config.metricsRefreshMs, logger, health: store.health });
   const wakeup = new Wakeup(logger);
   store.routing.on((change) => wakeup.routing(change));
   const connections = new ConnectionService(
@@ -99,9 +105,17 @@ export async function createHerald(
     if (accepted.some((e) => e.deliveries > 0)) wakeup.wake();
   }, config.limits);
 
+  const subscriptions = new SubscriptionService(store, catalog, Date.now, () => wakeup.wake(), config.limits.subscriptionsPerOrganization);
+  let operator: OperatorTarget | undefined;
+  const health = new ConnectionHealthService(store, config.health, logger, () => operator);
+
   let dispatcher: Dispatcher | undefined;
   let stopMaintenance: (() => void) | undefined;
+  let stopHealth: (() => Promise<void>) | undefined;
   if (options.workers ?? true) {
+    if (config.operatorWebhook) {
+      operator = await ensureOperatorWebhook(store, connections, subscriptions, config.operatorWebhook, Date.now());
+    }
     const results = new ResultsWriter(store, config.retryScheduleMs, logger, metrics);
     dispatcher = new Dispatcher({
       store,
@@ -116,6 +130,11 @@ export async function createHerald(
     if (database.pgConfig) await wakeup.listen(database.pgConfig);
     dispatcher.start();
     stopMaintenance = startMaintenance(store, logger, { retentionMs: config.retentionMs, metrics });
+    stopHealth = startHealthMonitor(health, {
+      everyMs: Math.min(1000, Math.max(50, Math.floor(config.health.probeIntervalMs / 4))),
+      logger,
+      onDue: () => wakeup.wake(),
+    });
   }
 
   return {
@@ -134,7 +153,8 @@ export async function createHerald(
     organizations: new OrganizationService(store, () => wakeup.wake()),
     apiKeys: new ApiKeyService(store),
     connections,
-    subscriptions: new SubscriptionService(store, catalog, Date.now, () => wakeup.wake(), config.limits.subscriptionsPerOrganization),
+    health,
+    subscriptions,
     events,
     deliveries: new DeliveryService(store, () => wakeup.wake()),
     broadcast: new BroadcastService(store, connections, catalog),
@@ -143,6 +163,7 @@ export async function createHerald(
     async close() {
       stopKeyWatch();
       stopMaintenance?.();
+      await stopHealth?.();
       await metrics.close();
       await dispatcher?.stop(config.shutdownGraceMs);
       await wakeup.close();

@@ -44,7 +44,7 @@ export async function buildApp(herald: Herald): Promise<FastifyInstance> {
   await app.register(
     async (v3) => {
       v3.addHook('onRequest', keyPairOrToken(herald.auth));
-      await v3.register(connectionRoutes, { connections: herald.connections });
+      await v3.register(connectionRoutes, { connections: herald.connections, health: herald.health });
       await v3.register(subscriptionRoutes, { subscriptions: herald.subscriptions, catalog: herald.catalog });
       await v3.register(eventRoutes, { events: herald.events, catalog: herald.catalog });
       await v3.register(deliveryRoutes, { deliveries: herald.deliveries });
@@ -56,7 +56,7 @@ export async function buildApp(herald: Herald): Promise<FastifyInstance> {
   await app.register(
     async (v1) => {
       v1.addHook('onRequest', secretKey(herald.auth));
-      const webhooks = new WebhookService(herald.store, herald.connections, herald.subscriptions, herald.broadcast);
+      const webhooks = new WebhookService(herald.store, herald.connections, herald.subscriptions, herald.broadcast, Date.now, herald.health);
       await v1.register(webhookRoutes, { webhooks, eventNames: herald.catalog.names() });
     },
     { prefix: '/v1' },

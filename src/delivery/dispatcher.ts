@@ -6,7 +6,7 @@ import type { ClaimedDelivery } from '../store/queue.js';
 import type { RoutingChange } from '../store/routing-signals.js';
 import type { Store } from '../store/store.js';
 import { type Job, Lanes } from './lanes.js';
-import type { ResultsWriter } from './results-writer.js';
+import type { ResultsWriter, SettledAttempt } from './results-writer.js';
 import type { Wakeup } from './wakeup.js';
 
 const MIN_CLAIM_GAP_MS = 5;
@@ -83,6 +83,7 @@ export class Dispatcher {
   start(): void {
     // A retry was scheduled: the loop may be asleep until a later time it read earlier.
     this.deps.results.onRetryScheduled = () => this.#signal();
+    this.deps.results.onSettled = (settled) => this.#settled(settled);
 
     const stopWaking = this.deps.wakeup.onWake(() => this.#signal());
     const stopRouting = this.deps.wakeup.onRouting((change) => this.#revoke(change));
@@ -241,12 +242,15 @@ export class Dispatcher {
     const missingEvents = [...new Set(claimed.map((c) => c.event_id))].filter((id) => !this.#events.has(id));
     let byConnection: Map<number, ResolvedConnection | Error>;
     let subscriptions: Map<number, { active: boolean; connectionId: number; organizationActive: boolean }>;
+    let health: Map<number, { health: string; probe_delivery_id: number | null }>;
     try {
-      const [resolved, subscriptionRows, eventRows] = await Promise.all([
+      const [resolved, subscriptionRows, eventRows, healthRows] = await Promise.all([
         connections.resolveMany(connectionIds),
         store.subscriptions.byIds([...new Set(claimed.map((c) => c.subscription_id))]),
         store.events.byIds(missingEvents),
+        store.health.claimView(connectionIds),
       ]);
+      health = new Map(healthRows.map((h) => [h.id, h]));
       byConnection = resolved;
       subscriptions = new Map(
         subscriptionRows.map((s) => [
@@ -289,6 +293,11 @@ export class Dispatcher {
       } else if (connection === undefined) this.#fail(claim, 'the connection was deleted');
       else if (connection instanceof Error) this.#fail(claim, `the connection cannot be read: ${connection.message}`);
       else if (!event) this.#fail(claim, 'the event was deleted');
+      else if (health.get(claim.connection_id)?.health === 'disabled') this.#park(claim, 'the connection is disabled');
+      else if (health.get(claim.connection_id)?.health === 'failing' && health.get(claim.connection_id)?.probe_delivery_id !== claim.id) {
+        // Behind an open circuit only the probe goes out; the others wait, unattempted.
+        this.#park(claim, 'the connection is failing: waiting for a probe to succeed');
+      }
       else if (this.#lanes.waiting(claim.connection_id) >= cap) this.#release(claim);
       else {
         this.#held.set(claim.id, claim);
@@ -340,10 +349,9 @@ export class Dispatcher {
       }
       const outcome = await job.connector.deliver(job.spec).catch((error: unknown) => connectorFailure(job, error));
       if (this.#aborted) this.#release(job.claimed);
-      else {
-        this.#held.delete(job.claimed.id);
-        this.deps.results.write({ kind: 'attempted', claimed: job.claimed, connection: job.connection, outcome });
-      }
+      // Still held until its result is committed: a claim that returns it meanwhile (its lease
+      // ran out during a stall, and the result had not landed yet) must not send it again.
+      else this.deps.results.write({ kind: 'attempted', claimed: job.claimed, connection: job.connection, outcome });
     } finally {
       if (this.#claimWorthwhile()) this.#signal();
     }
@@ -362,6 +370,21 @@ export class Dispatcher {
     );
     for (const job of revoked) this.#release(job.claimed);
     if (revoked.length > 0) this.#signal();
+  }
+
+  /** Results committed (or given up): their deliveries are no longer this worker's. */
+  #settled(settled: SettledAttempt[]): void {
+    for (const { result, applied, lease } of settled) {
+      const { claimed } = result;
+      if (this.#held.get(claimed.id) !== claimed) continue;
+      if (!applied && claimed.next_attempt_at !== lease) {
+        // Claimed again by this worker while its result was being written under the old lease
+        // (which that claim fenced out): write it once more, under the lease it holds now.
+        this.deps.results.write(result);
+        continue;
+      }
+      this.#held.delete(claimed.id);
+    }
   }
 
   #release(claimed: ClaimedDelivery): void {

@@ -10,12 +10,20 @@ import { backoffMs } from './backoff.js';
 /** What became of one claimed delivery. */
 export type Result =
   | { kind: 'attempted'; claimed: ClaimedDelivery; connection: ResolvedConnection; outcome: Outcome }
-  /** Its subscription is paused or its organization suspended: it waits, unattempted, until active again. */
+  /** It waits, unattempted (its subscription paused, its organization suspended, its connection failing or disabled), with the reason. */
   | { kind: 'parked'; claimed: ClaimedDelivery; reason: string }
   /** It cannot be sent at all (its connection cannot be read, its event is gone): failed with the reason. */
   | { kind: 'unsendable'; claimed: ClaimedDelivery; reason: string }
   /** Not sent: the lease is given back and it is due again at once. */
   | { kind: 'released'; claimed: ClaimedDelivery };
+
+export type AttemptedResult = Extract<Result, { kind: 'attempted' }>;
+export interface SettledAttempt {
+  result: AttemptedResult;
+  applied: boolean;
+  /** The lease the result was written with. */
+  lease: number;
+}
 
 /** Results wait this long for company: one commit then carries many of them. */
 const LINGER_MS = 5;
@@ -45,6 +53,12 @@ export class ResultsWriter {
   #running = false;
   #waiters: Array<() => void> = [];
   onRetryScheduled: () => void = () => undefined;
+  /**
+   * Hears, after each commit (or final failure), what became of its attempted results: whether
+   * each applied, and under which lease it was written (a delivery re-leased meanwhile carries
+   * a newer one, and its result may need writing again).
+   */
+  onSettled: (settled: SettledAttempt[]) => void = () => undefined;
 
   constructor(
     private readonly store: Store,
@@ -116,6 +130,7 @@ export class ResultsWriter {
           { err: error, delivery_id: batch[0]?.claimed.id },
           'writing a result failed; its lease will run out and it will be attempted again',
         );
+        this.#settle(batch, new Set(), new Map());
         return;
       }
     }
@@ -186,7 +201,18 @@ export class ResultsWriter {
     }
     const applied = new Set(await this.store.recordResults(batch));
     this.record(results, batch.updates, applied);
+    this.#settle(results, applied, new Map(batch.updates.map((u) => [u.id, u.lease])));
     return batch.updates.some((u) => u.status === 'pending' && applied.has(u.id));
+  }
+
+  #settle(results: Result[], applied: Set<number>, leases: Map<number, number>): void {
+    const settled: SettledAttempt[] = [];
+    for (const r of results) {
+      if (r.kind !== 'attempted') continue;
+      const lease = leases.get(r.claimed.id) ?? r.claimed.next_attempt_at;
+      settled.push({ result: r, applied: applied.has(r.claimed.id), lease });
+    }
+    if (settled.length > 0) this.onSettled(settled);
   }
 
   private record(results: Result[], updates: DeliveryUpdate[], applied: Set<number>): void {

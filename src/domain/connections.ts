@@ -17,6 +17,7 @@ import type { ConnectionRow } from '../store/schema.js';
 import { lockOrganizationCaps } from '../store/organization-caps.js';
 import type { Store } from '../store/store.js';
 import { HeraldError, notFound } from './errors.js';
+import { healthFields } from './connection-health.js';
 import { capReached } from './limits.js';
 import { isoSeconds } from './time.js';
 
@@ -163,11 +164,14 @@ export class ConnectionService {
       id: row.id,
       type: row.type,
       configuration: this.connectors.get(row.type).publicConfig(config),
-      status: row.status,
+      // The endpoint's health unless the connection's own state (OAuth) says more.
+      status: row.status === 'active' ? row.health : row.status,
       created_at: isoSeconds(row.created_at),
       updated_at: isoSeconds(row.updated_at),
+      ...healthFields(row),
     };
-    if (row.status_reason) resource.status_reason = row.status_reason;
+    const reason = row.status === 'active' ? row.health_reason : row.status_reason;
+    if (reason) resource.status_reason = reason;
     return resource;
   }
 

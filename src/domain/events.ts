@@ -4,6 +4,7 @@ import type { EventRow } from '../store/schema.js';
 import type { EventFilter } from '../store/events.js';
 import type { Store } from '../store/store.js';
 import type { EventTypeCatalog } from './event-types/catalog.js';
+import { OPERATIONAL_PREFIX } from './event-types/operational.js';
 import { type FieldError, HeraldError, notFound } from './errors.js';
 import { DEFAULT_INGEST_LIMITS, type IngestLimits, type IngestRequest, MAX_REQUESTS_PER_COMMIT, writeIngestCommit } from './ingest-commit.js';
 import { requestHash } from './request-hash.js';
@@ -62,6 +63,15 @@ export class EventService {
   /** Checks an event against the catalog and its type's schema; pointers under `base`. */
   validate(input: EventInput, base = ''): FieldError[] {
     const type = this.catalog.get(input.event_type);
+    if (type && input.event_type.startsWith(OPERATIONAL_PREFIX)) {
+      return [
+        {
+          code: 'invalid',
+          detail: `"${input.event_type}" is an operational event type: only Herald itself produces it.`,
+          pointer: `${base}/event_type`,
+        },
+      ];
+    }
     if (!type) {
       return [
         { code: 'invalid_choice', detail: `"${input.event_type}" is not a valid choice.`, pointer: `${base}/event_type` },

@@ -14,10 +14,16 @@ export interface QueueProbe {
  */
 export const QUEUE_DEPTH_COUNT_CAP = 1_000_000;
 
+/** Connections by endpoint health, for `herald_connections`. */
+export interface HealthProbe {
+  countByHealth(): Promise<Record<string, number>>;
+}
+
 export interface MetricsOptions {
   /** How often the queue gauges are recomputed (HERALD_METRICS_REFRESH_MS). */
   refreshMs: number;
   logger?: Logger;
+  health?: HealthProbe;
 }
 
 export class Metrics {
@@ -56,6 +62,12 @@ export class Metrics {
     help: 'How long the most overdue pending delivery has been due; recomputed every HERALD_METRICS_REFRESH_MS.',
     registers: [this.registry],
   });
+  readonly connections = new Gauge({
+    name: 'herald_connections',
+    help: 'Connections by endpoint health (active, failing: circuit open, disabled); recomputed every HERALD_METRICS_REFRESH_MS.',
+    labelNames: ['status'] as const,
+    registers: [this.registry],
+  });
   readonly #timer: NodeJS.Timeout;
   #refreshing: Promise<void> | undefined;
 
@@ -81,6 +93,9 @@ export class Metrics {
         const stats = await this.probe.queueStats(Date.now(), QUEUE_DEPTH_COUNT_CAP);
         this.queueDepth.set(stats.pending);
         this.oldestPendingAge.set(stats.oldestDueMs / 1000);
+        if (this.options.health) {
+          for (const [status, n] of Object.entries(await this.options.health.countByHealth())) this.connections.set({ status }, n);
+        }
       } catch (error) {
         // The gauges keep their last values; the next refresh tries again.
         this.options.logger?.warn({ err: error }, 'queue metrics refresh failed');

@@ -70,3 +70,67 @@ export function outcomeCounts(batch: ResultBatch, applied: Set<number>): { succe
   }
   return { succeeded, failed };
 }
+
+/** What one batch's attempts say about a connection's health (applied attempts only, in order). */
+export interface HealthTally {
+  connectionId: number;
+  /** Some attempt of the batch succeeded: the streak restarts after the last success. */
+  succeeded: boolean;
+  /** Failed attempts after the last success (or all of them, with none). */
+  failures: number;
+  firstFailureAt: number | null;
+  /** Deliveries of the batch that ended `failed` after an attempt. */
+  exhausted: number;
+  lastStatus: number | null;
+  lastError: string | null;
+}
+
+/**
+ * Per connection, the health counters a batch adds. Only attempts whose lease held count (a
+ * stale worker's result is somebody else's to tell); unattempted results (parked, released,
+ * unsendable) say nothing about the endpoint.
+ */
+export function healthTallies(batch: ResultBatch, applied: Set<number>): HealthTally[] {
+  const tallies = new Map<number, HealthTally>();
+  for (const u of batch.updates) {
+    if (!u.attempted || !applied.has(u.id)) continue;
+    let t = tallies.get(u.connectionId);
+    if (!t) {
+      t = { connectionId: u.connectionId, succeeded: false, failures: 0, firstFailureAt: null, exhausted: 0, lastStatus: null, lastError: null };
+      tallies.set(u.connectionId, t);
+    }
+    t.lastStatus = u.lastStatus;
+    t.lastError = u.lastError;
+    if (u.status === 'succeeded') {
+      t.succeeded = true;
+      t.failures = 0;
+      t.firstFailureAt = null;
+      continue;
+    }
+    t.failures++;
+    t.firstFailureAt ??= batch.now;
+    if (u.status === 'failed') t.exhausted++;
+  }
+  // Fixed order: two workers' batches touching the same connections lock them alike (no deadlock).
+  return [...tallies.values()].sort((a, b) => a.connectionId - b.connectionId);
+}
+
+/**
+ * The statement applying one tally (both dialects, positional parameters in this order:
+ * see healthParams). A success restarts the streak; any attempt clears the probe marker
+ * (the probe went out; the monitor picks the next one).
+ */
+export const APPLY_HEALTH_SQL = `update connections set
+  consecutive_failures = case when ? = 1 then ? else consecutive_failures + ? end,
+  failing_since = case when ? = 1 then ? else coalesce(failing_since, ?) end,
+  last_success_at = case when ? = 1 then ? else last_success_at end,
+  last_failure_at = case when ? > 0 then ? else last_failure_at end,
+  last_attempt_status = ?, last_attempt_error = ?,
+  exhausted_count = exhausted_count + ?,
+  probe_delivery_id = null
+  where id = ?`;
+
+export function healthParams(t: HealthTally, now: number): unknown[] {
+  const ok = t.succeeded ? 1 : 0;
+  return [ok, t.failures, t.failures, ok, t.firstFailureAt, t.firstFailureAt, ok, now, t.failures, now, t.lastStatus, t.lastError, t.exhausted, t.connectionId];
+}

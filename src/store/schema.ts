@@ -87,7 +87,31 @@ export interface ConnectionsTable {
   last_delivered_at: number | null;
   created_at: number;
   updated_at: number;
+  /** Endpoint health (migration 0008): `active`, `failing` (circuit open) or `disabled`. */
+  health: Generated<ConnectionHealth>;
+  health_reason: string | null;
+  consecutive_failures: Generated<number>;
+  /** The first failure of the current streak (null while the last attempt succeeded). */
+  failing_since: number | null;
+  last_success_at: number | null;
+  last_failure_at: number | null;
+  last_attempt_status: number | null;
+  last_attempt_error: string | null;
+  disabled_at: number | null;
+  /** While failing: when the next probe may go out, and how long the wait after it is. */
+  probe_at: number | null;
+  probe_interval_ms: number | null;
+  /** The delivery chosen as the current probe: the only one of a failing connection sent. */
+  probe_delivery_id: number | null;
+  /** Deliveries ended `failed` since the last `herald.delivery.exhausted`. */
+  exhausted_count: Generated<number>;
+  /** When the last herald.delivery.exhausted went out (0: never). */
+  exhausted_reported_at: Generated<number>;
+  /** 1: the circuit closed or the connection was enabled, and its parked deliveries are let go in batches. */
+  release_backlog: Generated<number>;
 }
+
+export type ConnectionHealth = 'active' | 'failing' | 'disabled';
 
 export interface SubscriptionsTable {
   id: Generated<number>;

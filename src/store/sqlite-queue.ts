@@ -1,7 +1,17 @@
 import type { Insertable } from 'kysely';
 import type { RawSqlite } from './raw-sqlite.js';
 import { ADD_OUTCOMES, OUTCOME_SHARD, minuteOf } from './delivery-outcomes.js';
-import { type ClaimRequest, type ClaimedDelivery, type DeliveryUpdate, type ResultBatch, finalCounts, outcomeCounts } from './queue.js';
+import {
+  outcomeCounts,
+  APPLY_HEALTH_SQL,
+  type ClaimRequest,
+  type ClaimedDelivery,
+  type DeliveryUpdate,
+  type ResultBatch,
+  finalCounts,
+  healthParams,
+  healthTallies,
+} from './queue.js';
 import type { DeliveriesTable, NewAttempt } from './schema.js';
 
 /**
@@ -142,8 +152,8 @@ export function releaseLeases(raw: RawSqlite, released: ResultBatch['released'],
 
 /**
  * A results batch: attempts, delivery states, leases given back, 410 deactivations, the
- * SendKit counters of final outcomes that applied and the minute's outcome totals. Run it in
- * a transaction.
+ * SendKit counters of final outcomes that applied, the minute's outcome totals and the
+ * connections' health counters. Run it in a transaction.
  */
 export function recordResults(raw: RawSqlite, batch: ResultBatch): number[] {
   insertAttempts(raw, batch.attempts);
@@ -158,5 +168,6 @@ export function recordResults(raw: RawSqlite, batch: ResultBatch): number[] {
   if (outcomes.succeeded + outcomes.failed > 0) {
     raw.statement(ADD_OUTCOMES).run(minuteOf(batch.now), OUTCOME_SHARD, outcomes.succeeded, outcomes.failed);
   }
+  for (const t of healthTallies(batch, appliedSet)) raw.statement(APPLY_HEALTH_SQL).run(...healthParams(t, batch.now));
   return applied;
 }

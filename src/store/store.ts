@@ -1,7 +1,8 @@
-import { type Kysely, type Transaction, sql } from 'kysely';
+import { CompiledQuery, type Kysely, type Transaction, sql } from 'kysely';
 import { AccessTokens } from './access-tokens.js';
 import { ApiKeys } from './api-keys.js';
 import { Attempts } from './attempts.js';
+import { ConnectionHealthStore } from './connection-health.js';
 import { Connections } from './connections.js';
 import type { Dialect, OpenedDatabase } from './database.js';
 import { Deliveries } from './deliveries.js';
@@ -13,12 +14,20 @@ import { Organizations } from './organizations.js';
 import { BUSY_TIMEOUT_MS, BeginBusy, type RawSqlite } from './raw-sqlite.js';
 import { isForeignKeyViolation, isRetryableConflict } from './errors.js';
 import type { SqliteQueue } from './sqlite-queue-client.js';
-import { type ResultBatch, finalCounts, outcomeCounts } from './queue.js';
+import { APPLY_HEALTH_SQL, type ResultBatch, finalCounts, healthParams, healthTallies, outcomeCounts } from './queue.js';
 import type { Database } from './schema.js';
 import { type RoutingChange, RoutingSignals, routingPayload } from './routing-signals.js';
 import { Subscriptions } from './subscriptions.js';
 
 export const WAKE_CHANNEL = 'herald_due';
+
+/** queue.ts's health statement with PostgreSQL's numbered parameters. */
+const PG_APPLY_HEALTH = numberedParameters(APPLY_HEALTH_SQL);
+
+function numberedParameters(text: string): string {
+  let n = 0;
+  return text.replace(/\?/g, () => `$${++n}`);
+}
 
 export type Executor = Kysely<Database> | Transaction<Database>;
 
@@ -31,6 +40,7 @@ export class Store {
   readonly apiKeys: ApiKeys;
   readonly accessTokens: AccessTokens;
   readonly connections: Connections;
+  readonly health: ConnectionHealthStore;
   readonly subscriptions: Subscriptions;
   readonly events: Events;
   readonly deliveries: Deliveries;
@@ -53,6 +63,7 @@ export class Store {
     this.apiKeys = new ApiKeys(db);
     this.accessTokens = new AccessTokens(db);
     this.connections = new Connections(db);
+    this.health = new ConnectionHealthStore(db);
     this.subscriptions = new Subscriptions(db);
     this.events = new Events(db, dialect);
     this.deliveries = new Deliveries(db, dialect, raw, queue);
@@ -160,6 +171,9 @@ export class Store {
         }
         const outcomes = outcomeCounts(batch, applied);
         await tx.deliveryOutcomes.add(batch.now, outcomes.succeeded, outcomes.failed);
+        for (const t of healthTallies(batch, applied)) {
+          await tx.db.executeQuery(CompiledQuery.raw(PG_APPLY_HEALTH, healthParams(t, batch.now)));
+        }
         return [...applied];
       },
       { relaxed: true },

@@ -33,12 +33,14 @@ export const ISO_SECONDS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 
 /**
  * Herald's documented additions to a resource of the reference API: a connection's `status`
- * and, for webhooks, `extra_headers` ({} when none), `retry_attempts` and `timeout_ms`.
+ * and endpoint-health fields (a fresh connection's: no failures yet) and, for webhooks,
+ * `extra_headers` ({} when none), `retry_attempts` and `timeout_ms`.
  * Only fields the example leaves out are added; anything the example states stays as stated.
  */
 export function withHeraldAdditions(resource: Resource): Resource {
   if (!('configuration' in resource) || !('type' in resource)) return resource;
-  const out: Resource = { ...resource };
+  const fresh = { failing_since: null, consecutive_failures: 0, last_success_at: null, last_failure_at: null, disabled_at: null };
+  const out: Resource = { ...fresh, ...resource };
   if (!('status' in out)) out.status = out.type === 'klaviyo' ? 'pending_authorization' : 'active';
   if (out.type === 'webhook') {
     out.configuration = { extra_headers: {}, retry_attempts: 5, timeout_ms: 10000, ...out.configuration };

@@ -27,7 +27,9 @@ const EVENTS = 300;
 function sameSenderRepeats(received: readonly Received[], senderOf: (r: Received) => number | undefined) {
   const seen = new Map<string, number>();
   for (const r of received) {
-    const key = `${senderOf(r) ?? 'unknown'} ${webhookId(r)}`;
+    const sender = senderOf(r);
+    if (sender === undefined) continue; // counted apart (unknown_sender), never grouped together
+    const key = `${sender} ${webhookId(r)}`;
     seen.set(key, (seen.get(key) ?? 0) + 1);
   }
   return [...seen].filter(([, n]) => n > 1);
@@ -67,7 +69,17 @@ async function freezeAndThaw(
   // One more lease: anything the resumed worker still wanted to send has been sent by now.
   await sleep(LEASE_MS + 500);
   const count = tally(receiver.received, expected);
-  const repeats = sameSenderRepeats(receiver.received, (r) => receiver.senderOf(r));
+  const log = await attempts();
+  // A copy that follows a failed attempt on record (it timed out, say, on a loaded machine) is
+  // the designed retry, not a repeat: the defect is a second copy with no failure between.
+  const failedOnRecord = new Set(
+    log
+      .filter((a) => a.response_status === null || a.response_status < 200 || a.response_status >= 300)
+      .map((a) => logged(a.request_headers ?? {}, 'webhook-id')),
+  );
+  const repeats = sameSenderRepeats(receiver.received, (r) => receiver.senderOf(r)).filter(
+    ([key]) => !failedOnRecord.has(key.split(' ')[1]),
+  );
   const unknownSender = receiver.received.filter((r) => receiver.senderOf(r) === undefined).length;
   const byVictim = receiver.received.filter((r) => receiver.senderOf(r) === victim.pid).length;
   const stoppedAt = resumedAt - (LEASE_MS + 2500);
@@ -82,8 +94,8 @@ async function freezeAndThaw(
   let recorded = '';
   if (repeats.length > 0) {
     const first = repeats[0]?.[0].split(' ')[1];
-    const log = (await attempts()).filter((a) => logged(a.request_headers ?? {}, 'webhook-id') === first);
     recorded = log
+      .filter((a) => logged(a.request_headers ?? {}, 'webhook-id') === first)
       .map((a) => `#${a.number} ${((Date.parse(a.started_at) - stoppedAt) / 1000).toFixed(2)} s status=${a.response_status} error=${a.error}`)
       .join(' | ');
   }
@@ -103,10 +115,9 @@ async function freezeAndThaw(
   expect.soft(drainMs, 'pending deliveries drained').toBeGreaterThanOrEqual(0);
   expect.soft(receivedWhileStopped, 'the other worker kept delivering while one was stopped').toBeGreaterThan(0);
   expect.soft(unknownSender, 'every request was traced to its sending process').toBe(0);
-  // At-least-once: a stopped worker's requests may go out again after the stop (the issue asks
-  // for no loss and the duplicate count). On SQLite no worker repeats itself; on PostgreSQL a
-  // resumed worker still does for some of the requests it had out (reported, see the README).
-  if (kind === 'sqlite') expect.soft(repeats.length, `deliveries sent twice by the same worker (SIGCONT at ${((resumedAt - stoppedAt) / 1000).toFixed(2)} s): ${repeatDetails.join('; ')}; attempts on record for the first: ${recorded}`).toBe(0);
+  // At-least-once: a stopped worker's requests may go out again from the other worker (the
+  // issue asks for no loss and the duplicate count), but no worker repeats itself.
+  expect.soft(repeats.length, `deliveries sent twice by the same worker (SIGCONT at ${((resumedAt - stoppedAt) / 1000).toFixed(2)} s): ${repeatDetails.join('; ')}; attempts on record for the first: ${recorded}`).toBe(0);
 }
 
 describe('a worker stopped past its lease on PostgreSQL (1 API + 2 workers)', () => {

@@ -63,7 +63,12 @@ export async function openPlanner(kind: DatabaseKind): Promise<Planner> {
         const rows = handle.prepare(`explain query plan ${query.sql}`).all(...(query.parameters as unknown[])) as Array<{
           detail: string;
         }>;
-        return rows.flatMap((r) => sqliteAccess(r.detail));
+        return withPartialIndexes(
+          rows.flatMap((r) => sqliteAccess(r.detail)),
+          (handle.prepare(`select name from sqlite_master where type = 'index' and sql like '% where %'`).all() as Array<{ name: string }>).map(
+            (r) => r.name,
+          ),
+        );
       },
 
       async close() {
@@ -97,7 +102,12 @@ export async function openPlanner(kind: DatabaseKind): Promise<Planner> {
         const result = await client.query(`explain (format json) ${query.sql}`, query.parameters as unknown[]);
         await client.query('rollback');
         const plan = (result.rows[0] as { 'QUERY PLAN': Array<{ Plan: PgNode }> })['QUERY PLAN'][0]?.Plan as PgNode;
-        return pgAccesses(plan);
+        const partial = await client.query(
+          `select c.relname from pg_index i join pg_class c on c.oid = i.indexrelid join pg_namespace n on n.oid = c.relnamespace
+           where i.indpred is not null and n.nspname = $1`,
+          [schema],
+        );
+        return withPartialIndexes(pgAccesses(plan), partial.rows.map((r: { relname: string }) => r.relname));
       } finally {
         client.release();
       }
@@ -108,6 +118,20 @@ export async function openPlanner(kind: DatabaseKind): Promise<Planner> {
       await dropSchema(schema);
     },
   };
+}
+
+/**
+ * The endpoint-health indexes of connections (migration 0008) hold only the connections with
+ * a failure streak, an open circuit, unreported exhausted deliveries or a backlog to let go:
+ * a whole walk of one reads those few rows, not the table. A planner drops a query condition
+ * the predicate already implies, so such a walk shows no index condition; it counts as
+ * narrowed. Only these: other partial indexes (pending or parked deliveries) can be large.
+ */
+const SMALL_PARTIAL_INDEXES = new Set(['connections_streak', 'connections_unhealthy', 'connections_exhausted', 'connections_backlog']);
+
+function withPartialIndexes(accesses: TableAccess[], partial: string[]): TableAccess[] {
+  const names = new Set(partial.filter((name) => SMALL_PARTIAL_INDEXES.has(name)));
+  return accesses.map((a) => (!a.narrowed && a.index !== undefined && names.has(a.index) ? { ...a, narrowed: true } : a));
 }
 
 const SQLITE_ACCESS =

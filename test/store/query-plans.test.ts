@@ -186,6 +186,28 @@ const RETENTION: Case[] = [
   { name: 'events.deleteWithoutDeliveries', run: (s) => s.events.deleteWithoutDeliveries([1, 2, 3]), tables: ['events', 'deliveries'] },
 ];
 
+/** The endpoint-health monitor's polls (every second in each worker) and its probe and backlog statements. */
+const HEALTH: Case[] = [
+  { name: 'health.streaksAtLeast', run: (s) => s.health.streaksAtLeast(20, 100), tables: ['connections'], servedBy: 'connections_streak' },
+  { name: 'health.failingSince', run: (s) => s.health.failingSince(NOW, 100), tables: ['connections'], servedBy: 'connections_streak' },
+  { name: 'health.openCircuits', run: (s) => s.health.openCircuits(100), tables: ['connections'], servedBy: 'connections_unhealthy' },
+  { name: 'health.exhaustedToReport', run: (s) => s.health.exhaustedToReport(NOW, 100), tables: ['connections'], servedBy: 'connections_exhausted' },
+  { name: 'health.backlogsToRelease', run: (s) => s.health.backlogsToRelease(100), tables: ['connections'], servedBy: 'connections_backlog' },
+  {
+    name: 'health.oldestWaiting',
+    run: (s) => s.health.oldestWaiting(41),
+    tables: ['deliveries', 'subscriptions'],
+    servedBy: 'deliveries_parked_connection',
+  },
+  {
+    name: 'health.settleParked',
+    run: (s) => s.health.settleParked(41, NOW, 1000),
+    tables: ['deliveries', 'subscriptions'],
+    servedBy: 'deliveries_parked_connection',
+  },
+  { name: 'health.claimView', run: (s) => s.health.claimView([41, 42]), tables: ['connections'] },
+];
+
 const CLEANUPS: Case[] = [
   {
     name: 'idempotencyKeys.deleteExpired',
@@ -258,7 +280,7 @@ describe.each(DATABASES)('query plans on %s', (kind) => {
     return { sent, accesses };
   };
 
-  it.each([...listCases(), ...RETENTION, ...CLEANUPS].map((c) => [c.name, c] as const))('%s reads only through indexes', async (_name, c) => {
+  it.each([...listCases(), ...RETENTION, ...HEALTH, ...CLEANUPS].map((c) => [c.name, c] as const))('%s reads only through indexes', async (_name, c) => {
     const { sent, accesses } = await plansOf(c);
     const plan = accesses.map((a) => a.detail).join('\n');
     const statements = sent.map((q) => q.sql).join('\n');

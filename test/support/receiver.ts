@@ -1,5 +1,5 @@
 import { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 
 export interface Received {
   method: string;
@@ -26,7 +26,8 @@ export const ok: Responder = (_req, res) => {
   res.end('OK');
 };
 
-export async function startReceiver(responder: Responder = ok): Promise<Receiver> {
+/** `onSocket` sees each TCP connection as it is accepted (before any request on it). */
+export async function startReceiver(responder: Responder = ok, onSocket?: (socket: Socket) => void): Promise<Receiver> {
   const received: Received[] = [];
   let current = responder;
   const waiters: Array<() => void> = [];
@@ -46,6 +47,7 @@ export async function startReceiver(responder: Responder = ok): Promise<Receiver
       void current(entry, res);
     });
   });
+  if (onSocket) server.on('connection', onSocket);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   return {

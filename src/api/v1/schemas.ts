@@ -22,7 +22,9 @@ export function webhookFields(eventNames: string[]) {
   };
 }
 
-export const WebhookStatus = Type.Union([Type.Literal('active'), Type.Literal('inactive')]);
+export const WebhookStatus = Type.Union([Type.Literal('active'), Type.Literal('inactive'), Type.Literal('disabled')], {
+  description: 'inactive: paused (SendKit); disabled: switched off by endpoint health or by hand, deliveries wait (Herald)',
+});
 
 export const Webhook = Type.Object({
   _id: Type.String(),

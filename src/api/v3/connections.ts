@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import type { ConnectionHealthService } from '../../domain/connection-health.js';
 import type { ConnectionService } from '../../domain/connections.js';
 import { notFound } from '../../domain/errors.js';
 import { Connection, ConnectionType, IdParams, data, dataList, errorResponses, security } from './schemas.js';
@@ -25,8 +26,59 @@ const UpdateBody = Type.Object(
 
 const TypeParams = Type.Object({ connection_type: Type.String() });
 
-export async function connectionRoutes(app: FastifyInstance, opts: { connections: ConnectionService }) {
-  const { connections } = opts;
+const EnableBody = Type.Object(
+  {
+    deliver_backlog: Type.Optional(
+      Type.Boolean({ default: true, description: 'true: the deliveries that waited go out; false: they fail with "skipped on enable".' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export async function connectionRoutes(
+  app: FastifyInstance,
+  opts: { connections: ConnectionService; health: ConnectionHealthService },
+) {
+  const { connections, health } = opts;
+
+  app.post<{ Params: { id: string } }>(
+    `${PATH}/:id/disable`,
+    {
+      schema: {
+        tags,
+        summary: 'Disable a connection',
+        description: 'Nothing is sent to it until it is enabled; its deliveries wait (none is lost or counted as an attempt).',
+        security,
+        params: IdParams,
+        response: { 200: data(Connection), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const id = Number(request.params.id);
+      await health.disable(request.organizationId, id);
+      return { data: connections.toResource(await connections.get(request.organizationId, id)) };
+    },
+  );
+
+  app.post<{ Params: { id: string }; Body: { deliver_backlog?: boolean } | undefined }>(
+    `${PATH}/:id/enable`,
+    {
+      schema: {
+        tags,
+        summary: 'Enable a connection',
+        description: 'Closes its circuit with a fresh count of failures; `deliver_backlog` says what becomes of the deliveries that waited.',
+        security,
+        params: IdParams,
+        body: EnableBody,
+        response: { 200: data(Connection), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const id = Number(request.params.id);
+      await health.enable(request.organizationId, id, request.body?.deliver_backlog ?? true);
+      return { data: connections.toResource(await connections.get(request.organizationId, id)) };
+    },
+  );
 
   app.post<{ Body: { type: string; configuration: unknown } }>(
     PATH,

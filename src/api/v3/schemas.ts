@@ -13,10 +13,18 @@ export const Connection = Type.Object(
     id: Type.Integer({ minimum: 1 }),
     type: ConnectionType,
     configuration: Type.Object({}, { additionalProperties: true, description: 'Shape depends on the type; secrets are never returned.' }),
-    status: Type.String({ description: 'active | pending_authorization | authorization_failed' }),
+    status: Type.String({
+      description:
+        'active | failing (circuit open: only probes go out) | disabled (nothing goes out; deliveries wait) | pending_authorization | authorization_failed',
+    }),
     status_reason: Type.Optional(Type.String()),
     created_at: Timestamp,
     updated_at: Timestamp,
+    failing_since: Type.Union([Timestamp, Type.Null()], { description: 'First failure of the current streak of failed attempts.' }),
+    consecutive_failures: Type.Integer({ minimum: 0 }),
+    last_success_at: Type.Union([Timestamp, Type.Null()]),
+    last_failure_at: Type.Union([Timestamp, Type.Null()]),
+    disabled_at: Type.Union([Timestamp, Type.Null()]),
   },
   { $id: 'connection' },
 );

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { ValidateFunction } from 'ajv';
 import { compile } from '../validation.js';
+import { OPERATIONAL_PREFIX, OPERATIONAL_TYPES, type OperationalType, operationalData, operationalSample } from './operational.js';
 import { parcelEventData, parcelEventSample } from './parcel-event-created.js';
 
 export interface EventType {
@@ -45,6 +46,9 @@ export class EventTypeCatalog {
     for (const [name, description] of Object.entries(SENDKIT_TYPES)) {
       this.add(make(name, description, anyObject, { id: 'sample', message: `Sample ${name} event` }));
     }
+    for (const [name, description] of Object.entries(OPERATIONAL_TYPES)) {
+      this.add(make(name, description, operationalData, operationalSample(name as OperationalType)));
+    }
     if (extraFile) {
       const entries = JSON.parse(readFileSync(extraFile, 'utf8')) as Array<{
         name: string;
@@ -57,6 +61,7 @@ export class EventTypeCatalog {
         if (typeof e.name !== 'string' || !/^[a-z0-9_]+(\.[a-z0-9_]+)+$/.test(e.name)) {
           throw new Error(`${extraFile}: invalid event type name ${JSON.stringify(e.name)}`);
         }
+        if (e.name.startsWith(OPERATIONAL_PREFIX)) throw new Error(`${extraFile}: ${e.name}: the herald.* names are Herald's own`);
         this.add(make(e.name, e.description ?? '', e.schema ?? anyObject, e.sample ?? {}));
       }
     }

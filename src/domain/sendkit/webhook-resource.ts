@@ -1,7 +1,7 @@
 import type { ConnectionRow, SubscriptionRow } from '../../store/schema.js';
 import { isoMillis } from '../time.js';
 
-export type WebhookStatus = 'active' | 'inactive';
+export type WebhookStatus = 'active' | 'inactive' | 'disabled';
 
 /** The SendKit webhook object, as `/v1/webhooks` answers it. */
 export interface Webhook {
@@ -51,7 +51,7 @@ export function toWebhook(row: ConnectionRow, subscriptions: SubscriptionRow[], 
     secret,
     retryAttempts: config.retry_attempts as number,
     timeoutMs: config.timeout_ms as number,
-    status: subscriptions.some((s) => s.is_active === 1) ? 'active' : 'inactive',
+    status: row.health === 'disabled' ? 'disabled' : subscriptions.some((s) => s.is_active === 1) ? 'active' : 'inactive',
     stats: {
       totalDelivered: Number(row.delivered_count),
       totalFailed: Number(row.failed_count),

@@ -3,6 +3,7 @@ import type { BroadcastService } from '../../delivery/broadcast.js';
 import { newSendkitSecret } from '../../security/signing.js';
 import type { ConnectionRow } from '../../store/schema.js';
 import type { Store } from '../../store/store.js';
+import type { ConnectionHealthService } from '../connection-health.js';
 import type { ConnectionService } from '../connections.js';
 import { HeraldError, invalid, notFound } from '../errors.js';
 import type { SubscriptionService } from '../subscriptions.js';
@@ -55,6 +56,7 @@ export class WebhookService {
     private readonly subscriptions: SubscriptionService,
     private readonly broadcast: BroadcastService,
     private readonly now: () => number = Date.now,
+    private readonly health?: ConnectionHealthService,
   ) {}
 
   async create(organizationId: number, input: NewWebhook, createdBy: string): Promise<Webhook> {
@@ -113,8 +115,22 @@ export class WebhookService {
     };
   }
 
-  /** Only the fields given change; `events` adds and removes subscriptions, `status` switches them all. */
+  /**
+   * Only the fields given change; `events` adds and removes subscriptions; `status` `inactive`
+   * pauses them all, `disabled` disables the connection (endpoint health: its deliveries
+   * wait), `active` resumes and enables it.
+   */
   async update(organizationId: number, publicId: string, patch: WebhookPatch): Promise<Webhook> {
+    const { status, ...rest } = patch;
+    const updated = await this.#update(organizationId, publicId, status === 'disabled' ? rest : patch);
+    if ((status !== 'disabled' && status !== 'active') || !this.health) return updated;
+    const row = await this.find(this.store, organizationId, publicId);
+    if (status === 'disabled') await this.health.disable(organizationId, row.id);
+    else await this.health.enable(organizationId, row.id, true);
+    return this.render(this.store, await this.find(this.store, organizationId, publicId));
+  }
+
+  async #update(organizationId: number, publicId: string, patch: WebhookPatch): Promise<Webhook> {
     const name = patch.name === undefined ? undefined : trimmedName(patch.name);
     const configuration: Record<string, unknown> = {};
     if (patch.url !== undefined) configuration.url = patch.url;

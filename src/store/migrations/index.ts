@@ -7,6 +7,7 @@ import { queryIndexes } from './0004-query-indexes.js';
 import { keys } from './0005-keys.js';
 import { idempotency } from './0006-idempotency.js';
 import { operator } from './0007-operator.js';
+import { connectionHealth } from './0008-connection-health.js';
 
 /**
  * Migrations are code, one file each, parameterised by dialect only where column types or
@@ -21,6 +22,7 @@ export function migrations(dialect: Dialect): MigrationProvider {
     '0005_keys': keys(dialect),
     '0006_idempotency': idempotency(dialect),
     '0007_operator': operator(dialect),
+    '0008_connection_health': connectionHealth(dialect),
   };
   return { getMigrations: async () => all };
 }

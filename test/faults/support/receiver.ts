@@ -64,6 +64,10 @@ export async function startFaultReceiver(options: FaultReceiverOptions = {}): Pr
     const wait = delayMs(req);
     if (wait <= 0) answer(req, res);
     else setTimeout(() => answer(req, res), wait);
+  }, (socket) => {
+    // Looked up the moment the connection is accepted, while the sender surely holds it: a
+    // request read later (a loaded machine) may find its sender already gone (timed out).
+    if (options.senders) socketOwner(socket, options.senders());
   });
 
   return Object.assign(receiver, {
