@@ -307,18 +307,19 @@ describe.each(DATABASES)('query plans on %s', (kind) => {
     }
   });
 
-  // Rare rows in a partial index, read whole (up to a cap): every read of the table is that index.
+  // Rare rows in a partial index, read whole (up to a cap): every read of the table is such an
+  // index (parked deliveries have two, by subscription and by connection: either holds only them).
   it.each([
-    ['deliveries.countParked', (st: Store) => st.deliveries.countParked(1_000_000), 'deliveries', 'deliveries_parked'],
-    ['organizations.deleting', (st: Store) => st.organizations.deleting(10), 'organizations', 'organizations_deleting'],
-  ] as const)('%s reads its partial index only', async (_name, run, table, index) => {
+    ['deliveries.countParked', (st: Store) => st.deliveries.countParked(1_000_000), 'deliveries', ['deliveries_parked', 'deliveries_parked_connection']],
+    ['organizations.deleting', (st: Store) => st.organizations.deleting(10), 'organizations', ['organizations_deleting']],
+  ] as const)('%s reads its partial index only', async (_name, run, table, indexes) => {
     const sent = await planner.capture(run);
     expect(sent).toHaveLength(1);
     const accesses = await planner.explain(sent[0] as CompiledQuery);
     const plan = accesses.map((a) => a.detail).join('\n');
     const reads = accesses.filter((a) => a.table === table);
     expect(reads.length, plan).toBeGreaterThan(0);
-    for (const a of reads) expect(a.index, plan).toBe(index);
+    for (const a of reads) expect(indexes as readonly string[], plan).toContain(a.index);
   });
 
   it('the queue gauges come from one statement over the partial due index', async () => {
