@@ -44,6 +44,8 @@ export interface Config {
     events: number;
   };
   eventTypesFile: string | undefined;
+  /** The customer portal's CSP `frame-ancestors`: who may embed /portal in an iframe. */
+  portalFrameAncestors: string;
   /** Bearer token of the admin API (`/admin/v1`); without it the admin API does not exist (404). */
   adminToken: string | undefined;
   /** How long finished events (with their deliveries and attempts) are kept (HERALD_RETENTION). */
@@ -172,6 +174,21 @@ function operatorWebhook(env: NodeJS.ProcessEnv): Config['operatorWebhook'] {
   return { url, secret };
 }
 
+/**
+ * HERALD_PORTAL_FRAME_ANCESTORS: CSP sources separated by spaces (`'self' https://panel.example.com`).
+ * It goes into a header as it is, so a `;`, a comma or a control character (which would start
+ * another directive or header) is refused.
+ */
+function frameAncestors(env: NodeJS.ProcessEnv): string {
+  const raw = (env.HERALD_PORTAL_FRAME_ANCESTORS ?? '').trim();
+  if (raw === '') return "'self'";
+  // eslint-disable-next-line no-control-regex
+  if (/[;,\u0000-\u001f\u007f]/.test(raw)) {
+    throw new Error(`HERALD_PORTAL_FRAME_ANCESTORS must be CSP sources separated by spaces (no ";" or ","), got "${raw}"`);
+  }
+  return raw.replace(/\s+/g, ' ');
+}
+
 function boolean(env: NodeJS.ProcessEnv, name: string): boolean {
   const raw = (env[name] ?? '').toLowerCase();
   if (raw === '' || raw === 'false' || raw === '0' || raw === 'no') return false;
@@ -232,6 +249,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     eventTypesFile: env.HERALD_EVENT_TYPES_FILE || undefined,
     adminToken: adminToken(env),
+    portalFrameAncestors: frameAncestors(env),
     retentionMs: retention(env),
     health: {
       circuitFailures: integer(env, 'HERALD_CIRCUIT_FAILURES', 20, 0, 1_000_000),

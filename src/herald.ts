@@ -22,6 +22,8 @@ import { OrganizationService } from './domain/organizations.js';
 import type { OperatorTarget } from './domain/operational-events.js';
 import { ensureOperatorWebhook } from './domain/operator.js';
 import { SubscriptionService } from './domain/subscriptions.js';
+import { ConnectionActivityService } from './domain/connection-activity.js';
+import { PortalSessionService } from './domain/portal-sessions.js';
 import { createLogger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { type Keyring, openKeyring, watchInstallation } from './security/installation.js';
@@ -55,6 +57,10 @@ export interface Herald {
   deliveries: DeliveryService;
   broadcast: BroadcastService;
   klaviyoAuthorization: KlaviyoAuthorization;
+  /** Customer-portal sessions (src/portal). */
+  portal: PortalSessionService;
+  /** Deliveries finished per connection per hour (the portal's chart and list). */
+  activity: ConnectionActivityService;
   dispatcher: Dispatcher | undefined;
   /** Stops the workers gracefully (in-flight requests get HERALD_SHUTDOWN_GRACE_MS), then closes everything. */
   close(): Promise<void>;
@@ -137,6 +143,7 @@ export async function createHerald(
     });
   }
 
+  const auth = new AuthService(store, config.tokenTtlSeconds);
   return {
     config,
     logger,
@@ -149,7 +156,7 @@ export async function createHerald(
     connectors,
     metrics,
     wakeup,
-    auth: new AuthService(store, config.tokenTtlSeconds),
+    auth,
     organizations: new OrganizationService(store, () => wakeup.wake()),
     apiKeys: new ApiKeyService(store),
     connections,
@@ -159,6 +166,8 @@ export async function createHerald(
     deliveries: new DeliveryService(store, () => wakeup.wake()),
     broadcast: new BroadcastService(store, connections, catalog),
     klaviyoAuthorization: klaviyo.authorization,
+    portal: new PortalSessionService(store, auth, config.publicUrl),
+    activity: new ConnectionActivityService(store),
     dispatcher,
     async close() {
       stopKeyWatch();

@@ -26,6 +26,7 @@ export function prune(config: Config) {
         attempts: report.retention.attempts,
         test_attempts: report.retention.test_attempts,
         delivery_outcomes: report.retention.delivery_outcomes,
+        connection_outcomes: report.retention.connection_outcomes,
       },
       skipped: report.retention.skipped,
       pages_released: report.pagesReleased,

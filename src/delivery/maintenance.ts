@@ -20,9 +20,10 @@ export interface Purged {
   idempotencyKeys: number;
   accessTokens: number;
   oauthStates: number;
+  portalSessions: number;
 }
 
-/** One clean-up pass: expired idempotency keys, access tokens and OAuth states, in bounded batches. */
+/** One clean-up pass: expired idempotency keys, access tokens, OAuth states and portal sessions, in bounded batches. */
 export async function runMaintenance(
   store: Store,
   now: number,
@@ -43,6 +44,7 @@ export async function runMaintenance(
     idempotencyKeys: await purge((tx) => tx.idempotencyKeys.deleteExpired(now, batch)),
     accessTokens: await purge((tx) => tx.accessTokens.deleteExpired(now, batch)),
     oauthStates: await purge((tx) => tx.oauthStates.deleteExpired(now, batch)),
+    portalSessions: await purge((tx) => tx.portalSessions.deleteExpired(now, batch)),
   };
 }
 
@@ -81,6 +83,7 @@ export async function runPass(store: Store, now: number, retentionMs: number, op
   onRemoved?.('expired', 'idempotency_keys', expired.idempotencyKeys);
   onRemoved?.('expired', 'access_tokens', expired.accessTokens);
   onRemoved?.('expired', 'oauth_states', expired.oauthStates);
+  onRemoved?.('expired', 'portal_sessions', expired.portalSessions);
   const organizationsDeleted: number[] = [];
   for (const id of await store.organizations.deleting(10)) {
     if (signal?.aborted) break;
@@ -131,7 +134,7 @@ export function startMaintenance(store: Store, logger: Logger, options: Maintena
       });
       const { expired, retention } = report;
       const removed =
-        expired.idempotencyKeys + expired.accessTokens + expired.oauthStates + retention.events + retention.attempts +
+        expired.idempotencyKeys + expired.accessTokens + expired.oauthStates + expired.portalSessions + retention.events + retention.attempts +
         retention.test_attempts + report.organizationsDeleted.length + report.pagesReleased;
       if (removed > 0) logger.info({ ...report }, 'maintenance');
     } catch (error) {

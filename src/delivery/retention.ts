@@ -7,6 +7,8 @@ export const RETENTION_BATCH = 500;
 const EVENTS_PER_STEP = 100;
 /** The admin stats read the last hour of `delivery_outcomes`; older minutes go. */
 const OUTCOMES_KEPT_MS = 2 * 3_600_000;
+/** The portal's activity chart reads up to 7 days of `connection_outcomes` (a day's margin). */
+const CONNECTION_OUTCOMES_KEPT_MS = 8 * 86_400_000;
 
 export interface RetentionCounts {
   events: number;
@@ -15,6 +17,7 @@ export interface RetentionCounts {
   /** Broadcast tests (attempts without a delivery). */
   test_attempts: number;
   delivery_outcomes: number;
+  connection_outcomes: number;
   /** Another process held the retention lock (PostgreSQL): this pass did nothing. */
   skipped: boolean;
 }
@@ -47,7 +50,7 @@ export async function runRetention(
 ): Promise<RetentionCounts> {
   const batch = options.batch ?? RETENTION_BATCH;
   const cutoff = now - retentionMs;
-  const counts: RetentionCounts = { events: 0, deliveries: 0, attempts: 0, test_attempts: 0, delivery_outcomes: 0, skipped: false };
+  const counts: RetentionCounts = { events: 0, deliveries: 0, attempts: 0, test_attempts: 0, delivery_outcomes: 0, connection_outcomes: 0, skipped: false };
   const removed = (table: string, rows: number) => {
     if (rows > 0) options.onRemoved?.(table, rows);
   };
@@ -78,6 +81,9 @@ export async function runRetention(
   };
   counts.test_attempts = await drain('attempts', (tx) => tx.attempts.deleteTestsBefore(cutoff, batch));
   counts.delivery_outcomes = await drain('delivery_outcomes', (tx) => tx.deliveryOutcomes.deleteBefore(now - OUTCOMES_KEPT_MS, batch));
+  counts.connection_outcomes = await drain('connection_outcomes', (tx) =>
+    tx.connectionOutcomes.deleteBefore(now - CONNECTION_OUTCOMES_KEPT_MS, batch),
+  );
   return counts;
 }
 

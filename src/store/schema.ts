@@ -17,6 +17,8 @@ export interface Database {
   oauth_states: OauthStatesTable;
   installation: InstallationTable;
   delivery_outcomes: DeliveryOutcomesTable;
+  portal_sessions: PortalSessionsTable;
+  connection_outcomes: ConnectionOutcomesTable;
 }
 
 export interface OrganizationsTable {
@@ -213,6 +215,27 @@ export interface DeliveryOutcomesTable {
   /** Start of the minute, epoch ms. */
   minute: number;
   shard: number;
+  succeeded: number;
+  failed: number;
+}
+
+/** A portal session (migration 0009): hashes only, capabilities and theme as JSON text. */
+export interface PortalSessionsTable {
+  id: Generated<number>;
+  organization_id: number;
+  token_hash: string;
+  session_hash: string | null;
+  capabilities: string;
+  theme: string;
+  created_at: number;
+  signed_in_at: number | null;
+  expires_at: number;
+}
+
+export interface ConnectionOutcomesTable {
+  connection_id: number;
+  /** Start of the hour, epoch ms. */
+  hour: number;
   succeeded: number;
   failed: number;
 }

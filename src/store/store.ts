@@ -14,7 +14,9 @@ import { Organizations } from './organizations.js';
 import { BUSY_TIMEOUT_MS, BeginBusy, type RawSqlite } from './raw-sqlite.js';
 import { isForeignKeyViolation, isRetryableConflict } from './errors.js';
 import type { SqliteQueue } from './sqlite-queue-client.js';
-import { APPLY_HEALTH_SQL, type ResultBatch, finalCounts, healthParams, healthTallies, outcomeCounts } from './queue.js';
+import { APPLY_HEALTH_SQL, type ResultBatch, connectionOutcomeCounts, finalCounts, healthParams, healthTallies, outcomeCounts } from './queue.js';
+import { ADD_CONNECTION_OUTCOMES, ConnectionOutcomes, connectionOutcomeParams } from './connection-outcomes.js';
+import { PortalSessions } from './portal-sessions.js';
 import type { Database } from './schema.js';
 import { type RoutingChange, RoutingSignals, routingPayload } from './routing-signals.js';
 import { Subscriptions } from './subscriptions.js';
@@ -23,6 +25,7 @@ export const WAKE_CHANNEL = 'herald_due';
 
 /** queue.ts's health statement with PostgreSQL's numbered parameters. */
 const PG_APPLY_HEALTH = numberedParameters(APPLY_HEALTH_SQL);
+const PG_ADD_CONNECTION_OUTCOMES = numberedParameters(ADD_CONNECTION_OUTCOMES);
 
 function numberedParameters(text: string): string {
   let n = 0;
@@ -48,6 +51,8 @@ export class Store {
   readonly oauthStates: OauthStates;
   readonly idempotencyKeys: IdempotencyKeys;
   readonly deliveryOutcomes: DeliveryOutcomes;
+  readonly connectionOutcomes: ConnectionOutcomes;
+  readonly portalSessions: PortalSessions;
 
   constructor(
     readonly db: Executor,
@@ -71,6 +76,8 @@ export class Store {
     this.oauthStates = new OauthStates(db);
     this.idempotencyKeys = new IdempotencyKeys(db);
     this.deliveryOutcomes = new DeliveryOutcomes(db);
+    this.connectionOutcomes = new ConnectionOutcomes(db);
+    this.portalSessions = new PortalSessions(db);
   }
 
   /** The store over an opened database, with SQLite's hot-path handle and queue if it has them. */
@@ -171,6 +178,9 @@ export class Store {
         }
         const outcomes = outcomeCounts(batch, applied);
         await tx.deliveryOutcomes.add(batch.now, outcomes.succeeded, outcomes.failed);
+        for (const c of connectionOutcomeCounts(batch, applied)) {
+          await tx.db.executeQuery(CompiledQuery.raw(PG_ADD_CONNECTION_OUTCOMES, connectionOutcomeParams(c.connectionId, batch.now, c.succeeded, c.failed)));
+        }
         for (const t of healthTallies(batch, applied)) {
           await tx.db.executeQuery(CompiledQuery.raw(PG_APPLY_HEALTH, healthParams(t, batch.now)));
         }

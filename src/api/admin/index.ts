@@ -4,6 +4,7 @@ import { adminTokenCheck } from './auth.js';
 import { adminEventRoutes } from './events.js';
 import { keyRoutes } from './keys.js';
 import { organizationRoutes } from './organizations.js';
+import { portalSessionRoutes } from './portal-sessions.js';
 import { statsRoutes } from './stats.js';
 
 export const ADMIN_PREFIX = '/admin/v1';
@@ -23,6 +24,7 @@ export async function registerAdmin(app: FastifyInstance, herald: Herald): Promi
       await admin.register(keyRoutes, { keys: herald.apiKeys });
       await admin.register(adminEventRoutes, { events: herald.events, catalog: herald.catalog, organizations: herald.organizations });
       await admin.register(statsRoutes, { store: herald.store });
+      await admin.register(portalSessionRoutes, { organizations: herald.organizations, sessions: herald.portal });
     },
     { prefix: ADMIN_PREFIX },
   );

@@ -69,7 +69,7 @@ export async function eventRoutes(app: FastifyInstance, opts: { events: EventSer
     '/event-subscriptions/event-types',
     { schema: { tags, summary: 'The event-type catalog, each with its JSON schema', security } },
     async () => ({
-      data: catalog.all().map((t) => ({ name: t.name, description: t.description, schema: t.schema })),
+      data: catalog.all().map((t) => ({ name: t.name, description: t.description, schema: t.schema, sample: t.sample })),
     }),
   );
 

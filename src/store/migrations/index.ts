@@ -8,6 +8,7 @@ import { keys } from './0005-keys.js';
 import { idempotency } from './0006-idempotency.js';
 import { operator } from './0007-operator.js';
 import { connectionHealth } from './0008-connection-health.js';
+import { portal } from './0009-portal.js';
 
 /**
  * Migrations are code, one file each, parameterised by dialect only where column types or
@@ -23,6 +24,7 @@ export function migrations(dialect: Dialect): MigrationProvider {
     '0006_idempotency': idempotency(dialect),
     '0007_operator': operator(dialect),
     '0008_connection_health': connectionHealth(dialect),
+    '0009_portal': portal(dialect),
   };
   return { getMigrations: async () => all };
 }
