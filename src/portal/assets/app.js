@@ -51,7 +51,7 @@ const when = (iso) => (iso ? new Date(iso).toLocaleString() : '—');
 const status = (s) => h('span', { class: `status ${s}` }, s.replace(/_/g, ' '));
 
 function show(...nodes) {
-  main.replaceChildren(...nodes);
+  main.replaceChildren(...nodes.flat().filter((n) => n !== null && n !== undefined && n !== false));
 }
 
 function notice(text, kind) {
