@@ -174,7 +174,7 @@ describe.each(DATABASES)('operator commands on %s', (kind) => {
     if (kind === 'sqlite') expect(pruned.bytes_released).toBe(pruned.pages_released * 4096);
     else expect(pruned.pages_released).toBe(0);
     const again = await ok(['prune'], { HERALD_RETENTION: '1s' });
-    expect(again.removed).toEqual({ events: 0, deliveries: 0, attempts: 0, test_attempts: 0, delivery_outcomes: 0 });
+    expect(again.removed).toEqual({ events: 0, deliveries: 0, attempts: 0, test_attempts: 0, delivery_outcomes: 0, connection_outcomes: 0 });
   });
 
   it('orgs delete removes the organization and its rows', async () => {

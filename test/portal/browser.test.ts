@@ -93,7 +93,6 @@ describe('customer portal in a browser (sqlite)', () => {
 
   let page: Page;
   let connectionId: number;
-  let subscriptionId: number;
 
   it('signs in through a portal-session URL, themed from the session', async () => {
     page = await newPage();
@@ -138,7 +137,6 @@ describe('customer portal in a browser (sqlite)', () => {
     await page.getByRole('table', { name: 'Subscriptions' }).getByRole('cell', { name: /^parcels\.event\.created/ }).waitFor();
     const subs = (await api('GET', '/subscriptions')).body.data;
     expect(subs).toMatchObject([{ connection_id: connectionId, event_type: 'parcels.event.created', is_active: true }]);
-    subscriptionId = subs[0].id;
 
     receiver.respond((_req, res) => {
       res.writeHead(202, { 'content-type': 'text/plain' });

@@ -166,6 +166,17 @@ function listCases(): Case[] {
       servedBy: 'deliveries_parked',
     },
     { name: 'deliveryOutcomes.since', run: (s) => s.deliveryOutcomes.since(NOW - 3_600_000), tables: ['delivery_outcomes'] },
+    // The customer portal: every cookie-authenticated request, sign-in, and the activity figures.
+    { name: 'portalSessions.bySession', run: (s) => s.portalSessions.bySession('ab', NOW), tables: ['portal_sessions', 'organizations'] },
+    { name: 'portalSessions.signIn', run: (s) => s.portalSessions.signIn('ab', 'cd', NOW), tables: ['portal_sessions'] },
+    { name: 'portalSessions.end', run: (s) => s.portalSessions.end('ab'), tables: ['portal_sessions'] },
+    { name: 'connectionOutcomes.hours', run: (s) => s.connectionOutcomes.hours(41, NOW - 7 * 86_400_000), tables: ['connection_outcomes'] },
+    {
+      name: 'connectionOutcomes.totals',
+      run: (s) => s.connectionOutcomes.totals(ORG, NOW - 86_400_000),
+      tables: ['connections', 'connection_outcomes'],
+      servedBy: 'connections_org',
+    },
   );
   return cases;
 }
@@ -235,6 +246,18 @@ const CLEANUPS: Case[] = [
     servedBy: 'attempts_tests_started',
   },
   { name: 'deliveryOutcomes.deleteBefore', run: (s) => s.deliveryOutcomes.deleteBefore(NOW, 1000), tables: ['delivery_outcomes'] },
+  {
+    name: 'connectionOutcomes.deleteBefore',
+    run: (s) => s.connectionOutcomes.deleteBefore(NOW, 1000),
+    tables: ['connection_outcomes'],
+    servedBy: 'connection_outcomes_hour',
+  },
+  {
+    name: 'portalSessions.deleteExpired',
+    run: (s) => s.portalSessions.deleteExpired(NOW, 1000),
+    tables: ['portal_sessions'],
+    servedBy: 'portal_sessions_expires',
+  },
   // Deleting an organization, one table at a time (domain/organization-purge.ts).
   { name: 'apiKeys.deleteForOrganization', run: (s) => s.apiKeys.deleteForOrganization(ORG, 1000), tables: ['api_keys'], servedBy: 'api_keys_org' },
   { name: 'attempts.deleteForOrganization', run: (s) => s.attempts.deleteForOrganization(ORG, 1000), tables: ['attempts'], servedBy: 'attempts_org' },
