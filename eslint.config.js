@@ -14,6 +14,13 @@ export default tseslint.config(
     },
   },
   {
+    // The portal's page runs in the browser.
+    files: ['src/portal/assets/**/*.js'],
+    languageOptions: {
+      globals: { window: 'readonly', document: 'readonly', location: 'readonly', fetch: 'readonly', URLSearchParams: 'readonly', Node: 'readonly', CSS: 'readonly', setTimeout: 'readonly' },
+    },
+  },
+  {
     // Tests read arbitrary JSON answers.
     files: ['test/**/*.ts', 'bench/**/*'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },

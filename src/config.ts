@@ -44,6 +44,12 @@ export interface Config {
     events: number;
   };
   eventTypesFile: string | undefined;
+  /** The customer portal's CSP `frame-ancestors`: who may embed /portal in an iframe. */
+  portalFrameAncestors: string;
+  /** Bearer token of the admin API (`/admin/v1`); without it the admin API does not exist (404). */
+  adminToken: string | undefined;
+  /** How long finished events (with their deliveries and attempts) are kept (HERALD_RETENTION). */
+  retentionMs: number;
   health: HealthRules;
   /** Where Herald sends every organization's operational events (herald.*), signed with the secret. */
   operatorWebhook: { url: string; secret: string } | undefined;
@@ -95,7 +101,7 @@ const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000,
 
 export function parseDuration(text: string): number {
   const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$/.exec(text);
-  if (!match) throw new Error(`invalid duration "${text}" (use e.g. 100ms, 5s, 1m, 2h)`);
+  if (!match) throw new Error(`invalid duration "${text}" (use e.g. 100ms, 5s, 1m, 2h, 30d)`);
   return Math.round(Number(match[1]) * (UNITS[match[2] as string] as number));
 }
 
@@ -107,6 +113,35 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
     throw new Error(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
   }
   return value;
+}
+
+/** The shortest admin token accepted: a guessable one would open every organization. */
+export const MIN_ADMIN_TOKEN_LENGTH = 32;
+
+function adminToken(env: NodeJS.ProcessEnv): string | undefined {
+  const raw = env.HERALD_ADMIN_TOKEN;
+  if (raw === undefined || raw === '') return undefined;
+  if (raw.length < MIN_ADMIN_TOKEN_LENGTH) {
+    throw new Error(
+      `HERALD_ADMIN_TOKEN must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters (it has ${raw.length}); ` +
+        'generate one with e.g. `openssl rand -base64 32`',
+    );
+  }
+  if (/\s/.test(raw)) throw new Error('HERALD_ADMIN_TOKEN must not contain whitespace (it travels in an Authorization header)');
+  return raw;
+}
+
+/** A retention of at least a second (a shorter one would remove events while their answer is being read). */
+function retention(env: NodeJS.ProcessEnv): number {
+  const raw = env.HERALD_RETENTION || '30d';
+  let ms: number;
+  try {
+    ms = parseDuration(raw);
+  } catch {
+    throw new Error(`HERALD_RETENTION must be a duration such as 30d, 12h or 10s, got "${raw}"`);
+  }
+  if (ms < 1000) throw new Error(`HERALD_RETENTION must be at least 1s, got "${raw}"`);
+  return ms;
 }
 
 /** A duration variable (`30s`, `5d`; `0` alone means zero) within [min, max] milliseconds. */
@@ -137,6 +172,21 @@ function operatorWebhook(env: NodeJS.ProcessEnv): Config['operatorWebhook'] {
     throw new Error('HERALD_OPERATOR_WEBHOOK_SECRET must be a Standard Webhooks secret: whsec_ and the base64 of at least 24 random bytes');
   }
   return { url, secret };
+}
+
+/**
+ * HERALD_PORTAL_FRAME_ANCESTORS: CSP sources separated by spaces (`'self' https://panel.example.com`).
+ * It goes into a header as it is, so a `;`, a comma or a control character (which would start
+ * another directive or header) is refused.
+ */
+function frameAncestors(env: NodeJS.ProcessEnv): string {
+  const raw = (env.HERALD_PORTAL_FRAME_ANCESTORS ?? '').trim();
+  if (raw === '') return "'self'";
+  // eslint-disable-next-line no-control-regex
+  if (/[;,\u0000-\u001f\u007f]/.test(raw)) {
+    throw new Error(`HERALD_PORTAL_FRAME_ANCESTORS must be CSP sources separated by spaces (no ";" or ","), got "${raw}"`);
+  }
+  return raw.replace(/\s+/g, ' ');
 }
 
 function boolean(env: NodeJS.ProcessEnv, name: string): boolean {
@@ -198,6 +248,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       events: integer(env, 'HERALD_RATE_LIMIT_EVENTS', 60_000, 0, 100_000_000),
     },
     eventTypesFile: env.HERALD_EVENT_TYPES_FILE || undefined,
+    adminToken: adminToken(env),
+    portalFrameAncestors: frameAncestors(env),
+    retentionMs: retention(env),
     health: {
       circuitFailures: integer(env, 'HERALD_CIRCUIT_FAILURES', 20, 0, 1_000_000),
       probeIntervalMs: durationVar(env, 'HERALD_CIRCUIT_PROBE_INTERVAL', '30s', 100, MAX_PROBE_INTERVAL_MS),

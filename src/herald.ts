@@ -11,15 +11,19 @@ import { startMaintenance } from './delivery/maintenance.js';
 import { messageIdFactory } from './delivery/message-id.js';
 import { ResultsWriter } from './delivery/results-writer.js';
 import { Wakeup } from './delivery/wakeup.js';
+import { ApiKeyService } from './domain/api-keys.js';
 import { AuthService } from './domain/auth.js';
 import { ConnectionHealthService } from './domain/connection-health.js';
 import { ConnectionService } from './domain/connections.js';
 import { DeliveryService } from './domain/deliveries.js';
 import { EventTypeCatalog } from './domain/event-types/catalog.js';
 import { EventService } from './domain/events.js';
+import { OrganizationService } from './domain/organizations.js';
 import type { OperatorTarget } from './domain/operational-events.js';
 import { ensureOperatorWebhook } from './domain/operator.js';
 import { SubscriptionService } from './domain/subscriptions.js';
+import { ConnectionActivityService } from './domain/connection-activity.js';
+import { PortalSessionService } from './domain/portal-sessions.js';
 import { createLogger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { type Keyring, openKeyring, watchInstallation } from './security/installation.js';
@@ -42,6 +46,9 @@ export interface Herald {
   metrics: Metrics;
   wakeup: Wakeup;
   auth: AuthService;
+  /** The operator's side (admin API, CLI). */
+  organizations: OrganizationService;
+  apiKeys: ApiKeyService;
   connections: ConnectionService;
   /** Circuit breaker, auto-disable, operational events (delivery/health-monitor.ts runs it in workers). */
   health: ConnectionHealthService;
@@ -50,6 +57,10 @@ export interface Herald {
   deliveries: DeliveryService;
   broadcast: BroadcastService;
   klaviyoAuthorization: KlaviyoAuthorization;
+  /** Customer-portal sessions (src/portal). */
+  portal: PortalSessionService;
+  /** Deliveries finished per connection per hour (the portal's chart and list). */
+  activity: ConnectionActivityService;
   dispatcher: Dispatcher | undefined;
   /** Stops the workers gracefully (in-flight requests get HERALD_SHUTDOWN_GRACE_MS), then closes everything. */
   close(): Promise<void>;
@@ -124,7 +135,7 @@ export async function createHerald(
     });
     if (database.pgConfig) await wakeup.listen(database.pgConfig);
     dispatcher.start();
-    stopMaintenance = startMaintenance(store, logger);
+    stopMaintenance = startMaintenance(store, logger, { retentionMs: config.retentionMs, metrics });
     stopHealth = startHealthMonitor(health, {
       everyMs: Math.min(1000, Math.max(50, Math.floor(config.health.probeIntervalMs / 4))),
       logger,
@@ -132,6 +143,7 @@ export async function createHerald(
     });
   }
 
+  const auth = new AuthService(store, config.tokenTtlSeconds);
   return {
     config,
     logger,
@@ -144,7 +156,9 @@ export async function createHerald(
     connectors,
     metrics,
     wakeup,
-    auth: new AuthService(store, config.tokenTtlSeconds),
+    auth,
+    organizations: new OrganizationService(store, () => wakeup.wake()),
+    apiKeys: new ApiKeyService(store),
     connections,
     health,
     subscriptions,
@@ -152,6 +166,8 @@ export async function createHerald(
     deliveries: new DeliveryService(store, () => wakeup.wake()),
     broadcast: new BroadcastService(store, connections, catalog),
     klaviyoAuthorization: klaviyo.authorization,
+    portal: new PortalSessionService(store, auth, config.publicUrl),
+    activity: new ConnectionActivityService(store),
     dispatcher,
     async close() {
       stopKeyWatch();

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Herald } from '../herald.js';
 import { keyPairOrToken, secretKey } from './auth.js';
+import { registerAdmin } from './admin/index.js';
 import { clientErrorHandler } from './client-errors.js';
 import { registerErrorHandling, routerErrors } from './errors.js';
 import { healthRoutes } from './health.js';
@@ -15,6 +16,9 @@ import { connectionRoutes } from './v3/connections.js';
 import { deliveryRoutes } from './v3/deliveries.js';
 import { eventRoutes } from './v3/events.js';
 import { subscriptionRoutes } from './v3/subscriptions.js';
+import { activityRoutes } from './v3/activity.js';
+import { PORTAL_COOKIE, portalSession, readCookie } from '../portal/auth.js';
+import { portalRoutes } from '../portal/routes.js';
 import { webhookRoutes } from './v1/webhooks.js';
 import { WebhookService } from '../domain/sendkit/webhooks.js';
 
@@ -40,13 +44,14 @@ export async function buildApp(herald: Herald): Promise<FastifyInstance> {
   // Before any route: the limiter adds its hook to each route as the route is added.
   await registerRateLimit(app, herald);
 
-  await registerOpenApi(app, herald.config.publicUrl);
+  await registerOpenApi(app, herald.config.publicUrl, herald.config.adminToken !== undefined);
   await app.register(healthRoutes, { herald });
   await app.register(oauthTokenRoutes, { auth: herald.auth });
   await app.register(
     async (v3) => {
-      v3.addHook('onRequest', keyPairOrToken(herald.auth));
+      v3.addHook('onRequest', keyPairOrToken(herald.auth, { name: PORTAL_COOKIE, read: readCookie, check: portalSession(herald.portal) }));
       await v3.register(connectionRoutes, { connections: herald.connections, health: herald.health });
+      await v3.register(activityRoutes, { activity: herald.activity });
       await v3.register(subscriptionRoutes, { subscriptions: herald.subscriptions, catalog: herald.catalog });
       await v3.register(eventRoutes, { events: herald.events, catalog: herald.catalog });
       await v3.register(deliveryRoutes, { deliveries: herald.deliveries });
@@ -63,6 +68,8 @@ export async function buildApp(herald: Herald): Promise<FastifyInstance> {
     },
     { prefix: '/v1' },
   );
+  await registerAdmin(app, herald);
+  await app.register(portalRoutes, { herald });
   addMethodNotAllowed();
   return app;
 }

@@ -35,11 +35,25 @@ export function unauthorized(request: FastifyRequest, reply: FastifyReply, provi
   ]);
 }
 
-/** v3 dialect: HTTP Basic with the key pair, or a bearer token from /oauth2/token. */
-export function keyPairOrToken(auth: AuthService) {
+/** The portal's session cookie, checked by src/portal/auth.ts (capabilities, CSRF). */
+export interface CookieCredential {
+  name: string;
+  read: (request: FastifyRequest, name: string) => string | undefined;
+  check: (request: FastifyRequest, reply: FastifyReply, value: string) => Promise<unknown>;
+}
+
+/**
+ * v3 dialect: HTTP Basic with the key pair, or a bearer token from /oauth2/token; without an
+ * Authorization header, the portal's session cookie when one is given.
+ */
+export function keyPairOrToken(auth: AuthService, cookie?: CookieCredential) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     if (request.routeOptions.config?.public) return;
     const header = request.headers.authorization;
+    if (header === undefined && cookie) {
+      const value = cookie.read(request, cookie.name);
+      if (value !== undefined) return cookie.check(request, reply, value);
+    }
     const basic = parseBasic(header);
     let organizationId: number | undefined;
     if (basic) organizationId = (await auth.keyPair(basic.user, basic.password))?.organizationId;

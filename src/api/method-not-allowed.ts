@@ -17,7 +17,7 @@ export function trackRoutes(app: FastifyInstance): () => void {
   });
   return () => {
     for (const [url, methods] of [...byPath]) {
-      if (!url.startsWith('/api/v3/') && !url.startsWith('/v1/') && url !== '/oauth2/token') continue;
+      if (!url.startsWith('/api/v3/') && !url.startsWith('/v1/') && !url.startsWith('/admin/') && url !== '/oauth2/token') continue;
       const missing = METHODS.filter((m) => !methods.has(m));
       if (missing.length === 0 || methods.has('*' as HTTPMethods)) continue;
       const allow = [...methods].filter((m) => m !== 'HEAD').join(', ');

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { VERSION } from '../version.js';
 
 /** The OpenAPI 3.1 document is generated from the route schemas; /docs renders it. */
-export async function registerOpenApi(app: FastifyInstance, publicUrl: string): Promise<void> {
+export async function registerOpenApi(app: FastifyInstance, publicUrl: string, admin: boolean): Promise<void> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -24,8 +24,23 @@ export async function registerOpenApi(app: FastifyInstance, publicUrl: string): 
             flows: { clientCredentials: { tokenUrl: '/oauth2/token', scopes: { api: 'Access the API.' } } },
           },
           SendkitApiKey: { type: 'apiKey', in: 'header', name: 'X-Api-Key' },
+          ...(admin
+            ? { AdminToken: { type: 'http' as const, scheme: 'bearer', description: 'HERALD_ADMIN_TOKEN (the admin API only).' } }
+            : {}),
         },
       },
+      ...(admin
+        ? {
+            tags: [
+              {
+                name: 'Admin',
+                description:
+                  "The operator's API under /admin/v1: organizations, their keys, publishing for them, totals. " +
+                  'Enabled by HERALD_ADMIN_TOKEN; organization keys are not accepted here.',
+              },
+            ],
+          }
+        : {}),
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { url: '/api/v3/openapi.json' } });

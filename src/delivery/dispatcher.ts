@@ -39,7 +39,7 @@ type Limits = Pick<
  * fills the batches of the others.
  *
  * Every claimed delivery ends its claim with a result: attempted, parked (its subscription is
- * paused), released (not sent: given back at once), or failed with the reason it cannot be
+ * paused or its organization suspended), released (not sent: given back at once), or failed with the reason it cannot be
  * sent. Nothing is skipped silently, and one unreadable connection fails only its own rows.
  */
 export class Dispatcher {
@@ -241,7 +241,7 @@ export class Dispatcher {
     if (this.#events.size > EVENT_CACHE_SIZE) this.#events.clear();
     const missingEvents = [...new Set(claimed.map((c) => c.event_id))].filter((id) => !this.#events.has(id));
     let byConnection: Map<number, ResolvedConnection | Error>;
-    let subscriptions: Map<number, { active: boolean; connectionId: number }>;
+    let subscriptions: Map<number, { active: boolean; connectionId: number; organizationActive: boolean }>;
     let health: Map<number, { health: string; probe_delivery_id: number | null }>;
     try {
       const [resolved, subscriptionRows, eventRows, healthRows] = await Promise.all([
@@ -252,7 +252,12 @@ export class Dispatcher {
       ]);
       health = new Map(healthRows.map((h) => [h.id, h]));
       byConnection = resolved;
-      subscriptions = new Map(subscriptionRows.map((s) => [s.id, { active: s.is_active === 1, connectionId: s.connection_id }]));
+      subscriptions = new Map(
+        subscriptionRows.map((s) => [
+          s.id,
+          { active: s.is_active === 1, connectionId: s.connection_id, organizationActive: s.organization_status === 'active' },
+        ]),
+      );
       for (const e of eventRows) {
         this.#events.set(e.id, {
           eventType: e.event_type,
@@ -280,7 +285,8 @@ export class Dispatcher {
       const connection = byConnection.get(claim.connection_id);
       const event = this.#events.get(claim.event_id);
       if (!subscription) this.#fail(claim, 'the subscription was deleted');
-      else if (!subscription.active) this.#park(claim);
+      else if (!subscription.organizationActive) this.#park(claim, 'the organization is suspended');
+      else if (!subscription.active) this.#park(claim, 'the subscription is paused');
       else if (subscription.connectionId !== claim.connection_id) {
         // Moved to another connection after this claim: its row now says where it goes.
         this.#release(claim);
@@ -386,7 +392,8 @@ export class Dispatcher {
     this.deps.results.write({ kind: 'released', claimed });
   }
 
-  #park(claimed: ClaimedDelivery, reason = 'the subscription is paused'): void {
+  /** Waits, unattempted, until what stopped it is active again (subscriptions.ts, organizations.ts unpark it). */
+  #park(claimed: ClaimedDelivery, reason: string): void {
     this.deps.results.write({ kind: 'parked', claimed, reason });
   }
 

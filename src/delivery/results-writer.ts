@@ -10,7 +10,7 @@ import { backoffMs } from './backoff.js';
 /** What became of one claimed delivery. */
 export type Result =
   | { kind: 'attempted'; claimed: ClaimedDelivery; connection: ResolvedConnection; outcome: Outcome }
-  /** It waits, unattempted (its subscription is paused, its connection failing or disabled), with the reason. */
+  /** It waits, unattempted (its subscription paused, its organization suspended, its connection failing or disabled), with the reason. */
   | { kind: 'parked'; claimed: ClaimedDelivery; reason: string }
   /** It cannot be sent at all (its connection cannot be read, its event is gone): failed with the reason. */
   | { kind: 'unsendable'; claimed: ClaimedDelivery; reason: string }

@@ -1,11 +1,10 @@
 import { hashToken, randomToken, sameHash } from '../security/tokens.js';
 import type { Store } from '../store/store.js';
+import { type ApiKeyResource, issueKey } from './api-keys.js';
+import { organizationByRef } from './organization-ref.js';
 
-export interface IssuedKey {
-  organization_id: number;
-  public_key: string;
-  secret_key: string;
-}
+/** `herald keys create`: the key resource and its organization's id. */
+export type IssuedKey = ApiKeyResource & { secret_key: string; organization_id: number };
 
 export interface IssuedToken {
   access_token: string;
@@ -14,17 +13,21 @@ export interface IssuedToken {
   scope: string;
 }
 
-const CACHE_MS = 10_000;
+/** `last_used_at` is written at most this often per key. */
+export const LAST_USED_EVERY_MS = 60_000;
 
 /** What `randomToken('pk_', 18)` issues; anything else is no key (and a NUL would fail PostgreSQL's text). */
 const PUBLIC_KEY = /^pk_[A-Za-z0-9_-]{1,64}$/;
 
 /**
- * Who is calling. Keys and tokens are stored as SHA-256 hashes only; positive answers are
- * cached briefly so that a busy client does not cost a query per request.
+ * Who is calling. Keys and tokens are stored as SHA-256 hashes only. Every request looks its
+ * credential up in the database, joined with its key and organization: there is no cache, so
+ * a revoked key, its tokens, an expired key and a suspended organization fail at once in
+ * every process (one indexed lookup per request).
  */
 export class AuthService {
-  readonly #cache = new Map<string, { organizationId: number; apiKeyId: number; until: number }>();
+  /** Keys whose use this process recorded lately: concurrent requests do not all write it. */
+  readonly #touched = new Map<number, number>();
 
   constructor(
     private readonly store: Store,
@@ -32,68 +35,65 @@ export class AuthService {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async createKey(organizationName: string): Promise<IssuedKey> {
+  /**
+   * A key pair for an organization given by id or by name (`herald keys create --org`); a
+   * name that matches no organization creates it, as the command always did.
+   */
+  async createKey(organization: string): Promise<IssuedKey> {
     const now = this.now();
     return this.store.transaction(async (tx) => {
-      const organizationId = await tx.organizations.findOrCreate(organizationName, now);
-      const publicKey = randomToken('pk_', 18);
-      const secretKey = randomToken('sk_', 32);
-      await tx.apiKeys.insert(organizationId, publicKey, hashToken(secretKey), now);
-      return { organization_id: organizationId, public_key: publicKey, secret_key: secretKey };
+      const org = await organizationByRef(tx, organization, { create: true, now });
+      const key = await issueKey(tx, org.id, {}, now);
+      return { organization_id: org.id, ...key };
     });
   }
 
-  private cached(key: string): { organizationId: number; apiKeyId: number } | undefined {
-    const hit = this.#cache.get(key);
-    if (hit && hit.until > this.now()) return hit;
-    if (hit) this.#cache.delete(key);
-    return undefined;
+  /** A key (or the key a token was minted with) may be used: not expired, its organization active. */
+  private usable(expiresAt: number | null, organizationStatus: string, now: number): boolean {
+    return organizationStatus === 'active' && (expiresAt === null || expiresAt > now);
   }
 
-  private remember(key: string, organizationId: number, apiKeyId: number, until: number): void {
-    if (this.#cache.size > 10_000) this.#cache.clear();
-    this.#cache.set(key, { organizationId, apiKeyId, until: Math.min(until, this.now() + CACHE_MS) });
+  /** Records the key's use, at most once a minute (off the request's path: a failed write is tried on a later request). */
+  private touch(apiKeyId: number, lastUsedAt: number | null, now: number): void {
+    if (lastUsedAt !== null && now - lastUsedAt < LAST_USED_EVERY_MS) return;
+    const mine = this.#touched.get(apiKeyId);
+    if (mine !== undefined && now - mine < LAST_USED_EVERY_MS) return;
+    if (this.#touched.size > 10_000) this.#touched.clear();
+    this.#touched.set(apiKeyId, now);
+    this.store.transaction((tx) => tx.apiKeys.touch(apiKeyId, now, LAST_USED_EVERY_MS)).catch(() => this.#touched.delete(apiKeyId));
   }
 
-  /** HTTP Basic with the key pair: the organization id, or undefined. */
+  /** HTTP Basic with the key pair: the organization and key ids, or undefined. */
   async keyPair(publicKey: string, secretKey: string): Promise<{ organizationId: number; apiKeyId: number } | undefined> {
+    // A key Herald did not issue (wrong shape, a NUL PostgreSQL cannot compare) is simply unknown.
     if (!PUBLIC_KEY.test(publicKey)) return undefined;
-    const secretHash = hashToken(secretKey);
-    const cacheKey = `b:${publicKey}:${secretHash}`;
-    const hit = this.cached(cacheKey);
-    if (hit) return hit;
     const row = await this.store.apiKeys.byPublicKey(publicKey);
-    if (!row || !sameHash(row.secret_hash, secretHash)) return undefined;
-    this.remember(cacheKey, row.organization_id, row.id, Number.POSITIVE_INFINITY);
+    const now = this.now();
+    if (!row || !sameHash(row.secret_hash, hashToken(secretKey)) || !this.usable(row.expires_at, row.organization_status, now)) {
+      return undefined;
+    }
+    this.touch(row.id, row.last_used_at, now);
     return { organizationId: row.organization_id, apiKeyId: row.id };
   }
 
   /** The secret key alone (SendKit dialect). */
   async secretKey(secretKey: string): Promise<number | undefined> {
-    const secretHash = hashToken(secretKey);
-    const cacheKey = `s:${secretHash}`;
-    const hit = this.cached(cacheKey);
-    if (hit) return hit.organizationId;
-    const row = await this.store.apiKeys.bySecretHash(secretHash);
-    if (!row) return undefined;
-    this.remember(cacheKey, row.organization_id, row.id, Number.POSITIVE_INFINITY);
+    const row = await this.store.apiKeys.bySecretHash(hashToken(secretKey));
+    const now = this.now();
+    if (!row || !this.usable(row.expires_at, row.organization_status, now)) return undefined;
+    this.touch(row.id, row.last_used_at, now);
     return row.organization_id;
   }
 
   async bearer(token: string): Promise<number | undefined> {
-    const tokenHash = hashToken(token);
-    const cacheKey = `t:${tokenHash}`;
-    const hit = this.cached(cacheKey);
-    if (hit) return hit.organizationId;
     const now = this.now();
-    const found = await this.store.accessTokens.lookup(tokenHash, now);
-    if (found === undefined) return undefined;
-    // Cached until the token's own expiry at the latest (remember caps it at CACHE_MS too).
-    this.remember(cacheKey, found.organization_id, 0, found.expires_at);
+    const found = await this.store.accessTokens.lookup(hashToken(token), now);
+    if (!found || !this.usable(found.key_expires_at, found.organization_status, now)) return undefined;
+    this.touch(found.api_key_id, found.key_last_used_at, now);
     return found.organization_id;
   }
 
-  /** OAuth2 client-credentials grant. */
+  /** OAuth2 client-credentials grant. A token never outlives the key it was minted with. */
   async issueToken(apiKeyId: number, organizationId: number): Promise<IssuedToken> {
     const token = randomToken('hat_', 32);
     const now = this.now();

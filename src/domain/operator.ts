@@ -5,7 +5,7 @@ import type { OperatorTarget } from './operational-events.js';
 import { lockOrganizationCaps } from '../store/organization-caps.js';
 import type { Store } from '../store/store.js';
 
-/** The organization that holds the operator's webhook (HERALD_OPERATOR_WEBHOOK_URL). */
+/** The organization (its name and external id) that holds the operator's webhook (HERALD_OPERATOR_WEBHOOK_URL). */
 export const OPERATOR_ORGANIZATION = 'herald-operator';
 
 /**
@@ -20,7 +20,7 @@ export async function ensureOperatorWebhook(
   webhook: { url: string; secret: string },
   now: number,
 ): Promise<OperatorTarget> {
-  const organizationId = await store.organizations.findOrCreate(OPERATOR_ORGANIZATION, now);
+  const organizationId = await operatorOrganization(store, now);
   // Under the organization's lock: workers starting together on PostgreSQL make one webhook.
   await store.transaction(async (tx) => {
     await lockOrganizationCaps(tx, organizationId);
@@ -38,4 +38,19 @@ export async function ensureOperatorWebhook(
     }
   });
   return { organizationId };
+}
+
+/** The operator's organization, by its external id (unique): made once, found after. */
+async function operatorOrganization(store: Store, now: number): Promise<number> {
+  const find = async () => (await store.organizations.page({ externalId: OPERATOR_ORGANIZATION }, 0, 1))[0]?.id;
+  const found = await find();
+  if (found !== undefined) return found;
+  try {
+    return (await store.organizations.insert({ name: OPERATOR_ORGANIZATION, external_id: OPERATOR_ORGANIZATION, now })).id;
+  } catch (error) {
+    // Another process made it first (the external id is unique).
+    const made = await find();
+    if (made === undefined) throw error;
+    return made;
+  }
 }

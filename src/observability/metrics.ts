@@ -46,6 +46,12 @@ export class Metrics {
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [this.registry],
   });
+  readonly rowsRemoved = new Counter({
+    name: 'herald_rows_removed_total',
+    help: 'Rows removed by housekeeping, by table and reason (retention, expired, organization_deleted).',
+    labelNames: ['table', 'reason'] as const,
+    registers: [this.registry],
+  });
   readonly queueDepth = new Gauge({
     name: 'herald_queue_depth',
     help: `Deliveries pending (due, backing off, or in flight), counted up to ${QUEUE_DEPTH_COUNT_CAP} ("at least" at that value); recomputed every HERALD_METRICS_REFRESH_MS.`,

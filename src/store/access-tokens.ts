@@ -1,4 +1,15 @@
+import type { OrganizationStatus } from './schema.js';
 import type { Executor } from './store.js';
+
+/** A token still valid at `now`, with what decides whether it may still be used. */
+export interface TokenCredential {
+  organization_id: number;
+  api_key_id: number;
+  expires_at: number;
+  key_expires_at: number | null;
+  key_last_used_at: number | null;
+  organization_status: OrganizationStatus;
+}
 
 export class AccessTokens {
   constructor(private readonly db: Executor) {}
@@ -10,24 +21,26 @@ export class AccessTokens {
       .execute();
   }
 
-  /** A token still valid at `now`: its organization and its expiry (caches must not outlive it). */
-  lookup(tokenHash: string, now: number): Promise<{ organization_id: number; expires_at: number } | undefined> {
+  /**
+   * A token still valid at `now`, joined with the key it was minted with (a revoked key's
+   * tokens are gone with it, by cascade) and that key's organization.
+   */
+  lookup(tokenHash: string, now: number): Promise<TokenCredential | undefined> {
     return this.db
       .selectFrom('access_tokens')
-      .select(['organization_id', 'expires_at'])
-      .where('token_hash', '=', tokenHash)
-      .where('expires_at', '>', now)
+      .innerJoin('api_keys', 'api_keys.id', 'access_tokens.api_key_id')
+      .innerJoin('organizations', 'organizations.id', 'api_keys.organization_id')
+      .select([
+        'access_tokens.organization_id',
+        'access_tokens.api_key_id',
+        'access_tokens.expires_at',
+        'api_keys.expires_at as key_expires_at',
+        'api_keys.last_used_at as key_last_used_at',
+        'organizations.status as organization_status',
+      ])
+      .where('access_tokens.token_hash', '=', tokenHash)
+      .where('access_tokens.expires_at', '>', now)
       .executeTakeFirst();
-  }
-
-  async organizationOf(tokenHash: string, now: number): Promise<number | undefined> {
-    const row = await this.db
-      .selectFrom('access_tokens')
-      .select('organization_id')
-      .where('token_hash', '=', tokenHash)
-      .where('expires_at', '>', now)
-      .executeTakeFirst();
-    return row?.organization_id;
   }
 
   /** Deletes up to `batch` expired tokens (index access_tokens_expires); returns how many. */

@@ -40,6 +40,32 @@ export class Attempts {
     return query.orderBy('id', 'desc').limit(limit).execute();
   }
 
+  /** Deletes the attempts of these deliveries (index attempts_delivery); returns how many. */
+  async deleteForDeliveries(deliveryIds: readonly number[]): Promise<number> {
+    if (deliveryIds.length === 0) return 0;
+    const result = await this.db.deleteFrom('attempts').where('delivery_id', 'in', deliveryIds).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
+  /** Deletes up to `batch` broadcast-test attempts started before `before` (index attempts_tests_started). */
+  async deleteTestsBefore(before: number, batch: number): Promise<number> {
+    const old = this.db
+      .selectFrom('attempts')
+      .select('id')
+      .where('is_test', '=', sql.lit(1) as unknown as number)
+      .where('started_at', '<', before)
+      .limit(batch);
+    const result = await this.db.deleteFrom('attempts').where('id', 'in', old).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
+  /** Deletes up to `batch` attempts of an organization (index attempts_org); returns how many. */
+  async deleteForOrganization(organizationId: number, batch: number): Promise<number> {
+    const some = this.db.selectFrom('attempts').select('id').where('organization_id', '=', organizationId).limit(batch);
+    const result = await this.db.deleteFrom('attempts').where('id', 'in', some).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
   forDelivery(deliveryId: number): Promise<AttemptRow[]> {
     return this.db.selectFrom('attempts').selectAll().where('delivery_id', '=', deliveryId).orderBy('id').execute();
   }

@@ -75,6 +75,25 @@ export class Connections {
       .execute();
   }
 
+  /** Every connection id of an organization (at most HERALD_MAX_CONNECTIONS_PER_ORG; index connections_org). */
+  async idsForOrganization(organizationId: number): Promise<number[]> {
+    const rows = await this.db.selectFrom('connections').select('id').where('organization_id', '=', organizationId).orderBy('id').execute();
+    return rows.map((r) => r.id);
+  }
+
+  /** Deletes up to `batch` connections of an organization (their subscriptions and OAuth states by cascade). */
+  async deleteForOrganization(organizationId: number, batch: number): Promise<number> {
+    const some = this.db.selectFrom('connections').select('id').where('organization_id', '=', organizationId).limit(batch);
+    const result = await this.db.deleteFrom('connections').where('id', 'in', some).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
+  /** Every connection of every organization (the admin stats). */
+  async countAll(): Promise<number> {
+    const row = await this.db.selectFrom('connections').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
   async countWithPublicId(organizationId: number): Promise<number> {
     const row = await this.db
       .selectFrom('connections')

@@ -13,6 +13,8 @@ import type { Executor } from './store.js';
  * WHERE term matches the index's own (`status = 'pending'`) at prepare time.
  */
 const PENDING = sql.lit('pending') as unknown as DeliveryStatus;
+const PARKED = sql.lit('parked') as unknown as DeliveryStatus;
+const FINISHED = [sql.lit('succeeded'), sql.lit('failed')] as unknown as DeliveryStatus[];
 
 /** PostgreSQL's clock in epoch milliseconds (the lease's time base on that dialect). */
 const DATABASE_NOW_MS = sql<number>`(extract(epoch from clock_timestamp()) * 1000)::bigint`;
@@ -254,9 +256,72 @@ export class Deliveries {
       .updateTable('deliveries')
       .set({ status: 'pending', next_attempt_at: now, updated_at: now, leased: 0 })
       .where('subscription_id', 'in', subscriptionIds)
-      .where('status', '=', sql.lit('parked') as unknown as DeliveryStatus)
+      .where('status', '=', PARKED)
       .executeTakeFirst();
     return Number(result.numUpdatedRows);
+  }
+
+  /**
+   * Up to `batch` parked deliveries of an organization (active again) whose subscription is
+   * active are due now (index deliveries_parked); returns how many. Those of paused
+   * subscriptions stay parked.
+   */
+  async unparkForOrganization(organizationId: number, now: number, batch: number): Promise<number> {
+    let parked = this.db
+      .selectFrom('deliveries')
+      .select('id')
+      .where('status', '=', PARKED)
+      .where('subscription_id', 'in', (eb) =>
+        eb.selectFrom('subscriptions').select('id').where('organization_id', '=', organizationId).where('is_active', '=', 1),
+      )
+      .limit(batch);
+    // PostgreSQL: locked as picked, and re-checked if another transaction changed one meanwhile
+    // (a retry made it pending and a worker leased it): that row is skipped, not reset under it.
+    // SQLite: the one statement is atomic.
+    if (this.dialect === 'postgres') parked = parked.forUpdate();
+    const result = await this.db
+      .updateTable('deliveries')
+      .set({ status: 'pending', next_attempt_at: now, updated_at: now, leased: 0 })
+      .where('id', 'in', parked)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
+  /** Up to `batch` delivery ids of these events (index deliveries_event), for retention. */
+  async idsForEvents(eventIds: readonly number[], batch: number): Promise<number[]> {
+    if (eventIds.length === 0) return [];
+    const rows = await this.db.selectFrom('deliveries').select('id').where('event_id', 'in', eventIds).limit(batch).execute();
+    return rows.map((r) => r.id);
+  }
+
+  /**
+   * Deletes those of these deliveries that are finished (retention): one made pending again
+   * meanwhile (a retry, a recover on PostgreSQL's other connections) stays, and so does its event.
+   */
+  async deleteFinishedByIds(ids: readonly number[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    const result = await this.db
+      .deleteFrom('deliveries')
+      .where('id', 'in', ids)
+      .where('status', 'in', FINISHED)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
+  /** Deletes up to `batch` deliveries of an organization (index deliveries_org); returns how many. */
+  async deleteForOrganization(organizationId: number, batch: number): Promise<number> {
+    const some = this.db.selectFrom('deliveries').select('id').where('organization_id', '=', organizationId).limit(batch);
+    const result = await this.db.deleteFrom('deliveries').where('id', 'in', some).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
+  /** Parked deliveries, counted up to `countCap` (index deliveries_parked). */
+  async countParked(countCap: number): Promise<number> {
+    const row = await this.db
+      .selectFrom((eb) => eb.selectFrom('deliveries').select('id').where('status', '=', PARKED).limit(countCap).as('capped'))
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
   }
 
   async requeueFailed(organizationId: number, subscriptionId: number, since: number, now: number): Promise<number> {

@@ -81,4 +81,19 @@ export class IdempotencyKeys {
       .executeTakeFirst();
     return Number(result.numDeletedRows);
   }
+
+  /** Deletes up to `batch` keys of an organization (its primary key's prefix); returns how many. */
+  async deleteForOrganization(organizationId: number, batch: number): Promise<number> {
+    const some = this.db
+      .selectFrom('idempotency_keys')
+      .select(['organization_id', 'key'])
+      .where('organization_id', '=', organizationId)
+      .limit(batch)
+      .$asTuple('organization_id', 'key');
+    const result = await this.db
+      .deleteFrom('idempotency_keys')
+      .where((eb) => eb(eb.refTuple('organization_id', 'key'), 'in', some))
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
 }

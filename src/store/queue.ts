@@ -59,6 +59,35 @@ export function finalCounts(batch: ResultBatch, applied: Set<number>): Map<numbe
   return counts;
 }
 
+/** How many deliveries of the batch finished, and how (only updates whose lease still held). */
+export function outcomeCounts(batch: ResultBatch, applied: Set<number>): { succeeded: number; failed: number } {
+  let succeeded = 0;
+  let failed = 0;
+  for (const u of batch.updates) {
+    if (!applied.has(u.id)) continue;
+    if (u.status === 'succeeded') succeeded++;
+    else if (u.status === 'failed') failed++;
+  }
+  return { succeeded, failed };
+}
+
+/**
+ * Per connection, how many deliveries of the batch finished and how (applied updates only),
+ * in connection order: the hourly counters (connection-outcomes.ts) take one upsert each,
+ * and two workers' batches lock the same rows in the same order.
+ */
+export function connectionOutcomeCounts(batch: ResultBatch, applied: Set<number>): Array<{ connectionId: number; succeeded: number; failed: number }> {
+  const counts = new Map<number, { connectionId: number; succeeded: number; failed: number }>();
+  for (const u of batch.updates) {
+    if (!applied.has(u.id) || (u.status !== 'succeeded' && u.status !== 'failed')) continue;
+    let c = counts.get(u.connectionId);
+    if (!c) counts.set(u.connectionId, (c = { connectionId: u.connectionId, succeeded: 0, failed: 0 }));
+    if (u.status === 'succeeded') c.succeeded++;
+    else c.failed++;
+  }
+  return [...counts.values()].sort((a, b) => a.connectionId - b.connectionId);
+}
+
 /** What one batch's attempts say about a connection's health (applied attempts only, in order). */
 export interface HealthTally {
   connectionId: number;

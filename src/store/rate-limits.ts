@@ -27,4 +27,9 @@ export class RateLimitCounters {
     const row = rows[0] as { count: number; window_end: number; now_ms: number };
     return { count: Number(row.count), ttlMs: Math.max(0, Number(row.window_end) - Number(row.now_ms)) };
   }
+
+  /** A deleted organization's counters (keys `<id>:api`, `<id>:events`; see api/rate-limit.ts). */
+  async forget(organizationId: number): Promise<void> {
+    await sql`delete from rate_limits where key in (${`${organizationId}:api`}, ${`${organizationId}:events`})`.execute(this.db);
+  }
 }

@@ -16,19 +16,37 @@ export interface Database {
   attempts: AttemptsTable;
   oauth_states: OauthStatesTable;
   installation: InstallationTable;
+  delivery_outcomes: DeliveryOutcomesTable;
+  portal_sessions: PortalSessionsTable;
+  connection_outcomes: ConnectionOutcomesTable;
 }
 
 export interface OrganizationsTable {
   id: Generated<number>;
   name: string;
+  /** The platform's own id of the customer; unique when set. */
+  external_id: string | null;
+  status: OrganizationStatus;
   created_at: number;
+  updated_at: number;
 }
+
+/**
+ * `suspended`: its keys answer 401 and its deliveries wait (parked) until it is active again.
+ * `deleting`: its rows are being removed in batches; to everyone else it no longer exists.
+ */
+export type OrganizationStatus = 'active' | 'suspended' | 'deleting';
 
 export interface ApiKeysTable {
   id: Generated<number>;
   organization_id: number;
   public_key: string;
   secret_hash: string;
+  description: string | null;
+  /** After it, the key (and every token minted with it) answers 401; null: never. */
+  expires_at: number | null;
+  /** Written at most once a minute per key (domain/auth.ts). */
+  last_used_at: number | null;
   created_at: number;
 }
 
@@ -192,6 +210,38 @@ export interface InstallationTable {
   updated_at: number;
 }
 
+/** Deliveries finished per minute, for the admin stats; one row per process shard (no hot row between processes). */
+export interface DeliveryOutcomesTable {
+  /** Start of the minute, epoch ms. */
+  minute: number;
+  shard: number;
+  succeeded: number;
+  failed: number;
+}
+
+/** A portal session (migration 0009): hashes only, capabilities and theme as JSON text. */
+export interface PortalSessionsTable {
+  id: Generated<number>;
+  organization_id: number;
+  token_hash: string;
+  session_hash: string | null;
+  capabilities: string;
+  theme: string;
+  created_at: number;
+  signed_in_at: number | null;
+  expires_at: number;
+}
+
+export interface ConnectionOutcomesTable {
+  connection_id: number;
+  /** Start of the hour, epoch ms. */
+  hour: number;
+  succeeded: number;
+  failed: number;
+}
+
+export type OrganizationRow = Selectable<OrganizationsTable>;
+export type ApiKeyRow = Selectable<ApiKeysTable>;
 export type ConnectionRow = Selectable<ConnectionsTable>;
 export type SubscriptionRow = Selectable<SubscriptionsTable>;
 export type EventRow = Selectable<EventsTable>;

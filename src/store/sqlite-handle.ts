@@ -11,6 +11,9 @@ import { BUSY_TIMEOUT_MS } from './raw-sqlite.js';
 export function openSqliteHandle(file: string, synchronous: 'full' | 'normal', cacheMiB: number): SQLite.Database {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const sqlite = new SQLite(file);
+  // Takes effect on a new file only (before its first table); migration 0007 converts older
+  // files once. Lets retention give freed pages back (store/vacuum.ts).
+  sqlite.pragma('auto_vacuum = INCREMENTAL');
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma(`synchronous = ${synchronous}`);
   sqlite.pragma('foreign_keys = ON');

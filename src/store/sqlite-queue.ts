@@ -1,6 +1,10 @@
 import type { Insertable } from 'kysely';
 import type { RawSqlite } from './raw-sqlite.js';
+import { ADD_CONNECTION_OUTCOMES, connectionOutcomeParams } from './connection-outcomes.js';
+import { ADD_OUTCOMES, OUTCOME_SHARD, minuteOf } from './delivery-outcomes.js';
 import {
+  connectionOutcomeCounts,
+  outcomeCounts,
   APPLY_HEALTH_SQL,
   type ClaimRequest,
   type ClaimedDelivery,
@@ -150,7 +154,8 @@ export function releaseLeases(raw: RawSqlite, released: ResultBatch['released'],
 
 /**
  * A results batch: attempts, delivery states, leases given back, 410 deactivations, the
- * SendKit counters of final outcomes that applied, and the connections' health counters. Run it in a transaction.
+ * SendKit counters of final outcomes that applied, the minute's outcome totals, each
+ * connection's hourly outcomes and the connections' health counters. Run it in a transaction.
  */
 export function recordResults(raw: RawSqlite, batch: ResultBatch): number[] {
   insertAttempts(raw, batch.attempts);
@@ -160,6 +165,13 @@ export function recordResults(raw: RawSqlite, batch: ResultBatch): number[] {
   const appliedSet = new Set(applied);
   for (const [connectionId, s] of finalCounts(batch, appliedSet)) {
     raw.statement(ADD_STATS).run(s.delivered, s.failed, s.delivered > 0 ? batch.now : null, connectionId);
+  }
+  const outcomes = outcomeCounts(batch, appliedSet);
+  if (outcomes.succeeded + outcomes.failed > 0) {
+    raw.statement(ADD_OUTCOMES).run(minuteOf(batch.now), OUTCOME_SHARD, outcomes.succeeded, outcomes.failed);
+  }
+  for (const c of connectionOutcomeCounts(batch, appliedSet)) {
+    raw.statement(ADD_CONNECTION_OUTCOMES).run(...connectionOutcomeParams(c.connectionId, batch.now, c.succeeded, c.failed));
   }
   for (const t of healthTallies(batch, appliedSet)) raw.statement(APPLY_HEALTH_SQL).run(...healthParams(t, batch.now));
   return applied;

@@ -6,6 +6,7 @@ import { ConnectionHealthStore } from './connection-health.js';
 import { Connections } from './connections.js';
 import type { Dialect, OpenedDatabase } from './database.js';
 import { Deliveries } from './deliveries.js';
+import { DeliveryOutcomes } from './delivery-outcomes.js';
 import { Events } from './events.js';
 import { IdempotencyKeys } from './idempotency.js';
 import { OauthStates } from './oauth-states.js';
@@ -13,7 +14,9 @@ import { Organizations } from './organizations.js';
 import { BUSY_TIMEOUT_MS, BeginBusy, type RawSqlite } from './raw-sqlite.js';
 import { isForeignKeyViolation, isRetryableConflict } from './errors.js';
 import type { SqliteQueue } from './sqlite-queue-client.js';
-import { APPLY_HEALTH_SQL, type ResultBatch, finalCounts, healthParams, healthTallies } from './queue.js';
+import { APPLY_HEALTH_SQL, type ResultBatch, connectionOutcomeCounts, finalCounts, healthParams, healthTallies, outcomeCounts } from './queue.js';
+import { ADD_CONNECTION_OUTCOMES, ConnectionOutcomes, connectionOutcomeParams } from './connection-outcomes.js';
+import { PortalSessions } from './portal-sessions.js';
 import type { Database } from './schema.js';
 import { type RoutingChange, RoutingSignals, routingPayload } from './routing-signals.js';
 import { Subscriptions } from './subscriptions.js';
@@ -22,6 +25,7 @@ export const WAKE_CHANNEL = 'herald_due';
 
 /** queue.ts's health statement with PostgreSQL's numbered parameters. */
 const PG_APPLY_HEALTH = numberedParameters(APPLY_HEALTH_SQL);
+const PG_ADD_CONNECTION_OUTCOMES = numberedParameters(ADD_CONNECTION_OUTCOMES);
 
 function numberedParameters(text: string): string {
   let n = 0;
@@ -46,6 +50,9 @@ export class Store {
   readonly attempts: Attempts;
   readonly oauthStates: OauthStates;
   readonly idempotencyKeys: IdempotencyKeys;
+  readonly deliveryOutcomes: DeliveryOutcomes;
+  readonly connectionOutcomes: ConnectionOutcomes;
+  readonly portalSessions: PortalSessions;
 
   constructor(
     readonly db: Executor,
@@ -68,6 +75,9 @@ export class Store {
     this.attempts = new Attempts(db, raw);
     this.oauthStates = new OauthStates(db);
     this.idempotencyKeys = new IdempotencyKeys(db);
+    this.deliveryOutcomes = new DeliveryOutcomes(db);
+    this.connectionOutcomes = new ConnectionOutcomes(db);
+    this.portalSessions = new PortalSessions(db);
   }
 
   /** The store over an opened database, with SQLite's hot-path handle and queue if it has them. */
@@ -179,6 +189,11 @@ export class Store {
         }
         for (const [connectionId, c] of finalCounts(batch, applied)) {
           await tx.connections.addStats(connectionId, c.delivered, c.failed, c.delivered > 0 ? batch.now : null);
+        }
+        const outcomes = outcomeCounts(batch, applied);
+        await tx.deliveryOutcomes.add(batch.now, outcomes.succeeded, outcomes.failed);
+        for (const c of connectionOutcomeCounts(batch, applied)) {
+          await tx.db.executeQuery(CompiledQuery.raw(PG_ADD_CONNECTION_OUTCOMES, connectionOutcomeParams(c.connectionId, batch.now, c.succeeded, c.failed)));
         }
         return [...applied];
       },

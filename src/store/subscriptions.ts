@@ -1,5 +1,5 @@
 import type { Insertable, Updateable } from 'kysely';
-import type { SubscriptionRow, SubscriptionsTable } from './schema.js';
+import type { OrganizationStatus, SubscriptionRow, SubscriptionsTable } from './schema.js';
 import type { Executor } from './store.js';
 
 export interface SubscriptionFilter {
@@ -54,13 +54,24 @@ export class Subscriptions {
       .executeTakeFirst();
   }
 
-  byIds(ids: readonly number[]): Promise<Pick<SubscriptionRow, 'id' | 'is_active' | 'connection_id'>[]> {
+  /** For the worker: each subscription's state and its organization's (a suspended one's deliveries wait). */
+  byIds(
+    ids: readonly number[],
+  ): Promise<Array<Pick<SubscriptionRow, 'id' | 'is_active' | 'connection_id'> & { organization_status: OrganizationStatus }>> {
     if (ids.length === 0) return Promise.resolve([]);
     return this.db
       .selectFrom('subscriptions')
-      .select(['id', 'is_active', 'connection_id'])
-      .where('id', 'in', ids)
+      .innerJoin('organizations', 'organizations.id', 'subscriptions.organization_id')
+      .select(['subscriptions.id', 'subscriptions.is_active', 'subscriptions.connection_id', 'organizations.status as organization_status'])
+      .where('subscriptions.id', 'in', ids)
       .execute();
+  }
+
+  /** Deletes up to `batch` subscriptions of an organization (index subscriptions_org); returns how many. */
+  async deleteForOrganization(organizationId: number, batch: number): Promise<number> {
+    const some = this.db.selectFrom('subscriptions').select('id').where('organization_id', '=', organizationId).limit(batch);
+    const result = await this.db.deleteFrom('subscriptions').where('id', 'in', some).executeTakeFirst();
+    return Number(result.numDeletedRows);
   }
 
   /** The routing query of ingestion. */

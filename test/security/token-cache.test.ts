@@ -1,6 +1,7 @@
 /**
- * A cached bearer token never outlives its own `expires_at`: the cache may spare a query for
- * up to 10 s, but not past the token's expiry (it used to keep one up to 10 s longer).
+ * A bearer token never outlives its own `expires_at` (a cache used to keep one up to 10 s
+ * longer). Since key revocation (issue 12) there is no cache at all: a token gone from the
+ * database is refused by the very next request, in every process.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthService } from '../../src/domain/auth.js';
@@ -32,18 +33,16 @@ describe.each(DATABASES)('bearer-token cache on %s', (kind) => {
     expect(await auth.bearer(issued.access_token)).toBeUndefined();
   });
 
-  it('still caches a long-lived token for at most 10 s', async () => {
-    let now = Date.parse('2026-03-02T12:00:00Z');
+  it('refuses a long-lived token the moment it is gone from the database (no cache)', async () => {
+    const now = Date.parse('2026-03-02T12:00:00Z');
     const auth = new AuthService(h.herald.store, 3600, () => now);
     const key = await auth.createKey(`token-cache-long-${kind}`);
     const pair = await auth.keyPair(key.public_key, key.secret_key);
     const issued = await auth.issueToken(pair!.apiKeyId, pair!.organizationId);
     expect(await auth.bearer(issued.access_token)).toBe(key.organization_id);
-    // Revoked in the database: the cache may answer for 10 s, then asks again.
-    await h.herald.store.db.deleteFrom('access_tokens').execute();
-    now += 9_999;
     expect(await auth.bearer(issued.access_token)).toBe(key.organization_id);
-    now += 2;
+    // Deleted in the database (as revoking its key does): the same instant, refused.
+    await h.herald.store.db.deleteFrom('access_tokens').execute();
     expect(await auth.bearer(issued.access_token)).toBeUndefined();
   });
 });

@@ -72,13 +72,14 @@ describe.each(DATABASES)('maintenance on %s', (kind) => {
     let transactions: number;
     try {
       const purged = await runMaintenance(store, now, { batch: BATCH });
-      expect(purged).toEqual({ idempotencyKeys: EXPIRED, accessTokens: EXPIRED, oauthStates: EXPIRED });
+      expect(purged).toEqual({ idempotencyKeys: EXPIRED, accessTokens: EXPIRED, oauthStates: EXPIRED, portalSessions: 0 });
       transactions = transaction.mock.calls.length;
     } finally {
       vi.restoreAllMocks();
     }
     for (const sizes of Object.values(batches)) expect(sizes).toEqual([1000, 1000, 500]);
-    expect(transactions).toBe(9);
+    // Three batches of each of the three kinds, and one (empty) of portal sessions.
+    expect(transactions).toBe(10);
 
     const left = async (table: 'access_tokens' | 'oauth_states' | 'idempotency_keys') =>
       Number((await db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
@@ -86,6 +87,6 @@ describe.each(DATABASES)('maintenance on %s', (kind) => {
     expect(await left('oauth_states')).toBe(VALID);
     expect(await left('idempotency_keys')).toBe(VALID);
     // A second pass finds nothing: one empty batch per kind.
-    expect(await runMaintenance(store, now)).toEqual({ idempotencyKeys: 0, accessTokens: 0, oauthStates: 0 });
+    expect(await runMaintenance(store, now)).toEqual({ idempotencyKeys: 0, accessTokens: 0, oauthStates: 0, portalSessions: 0 });
   });
 });

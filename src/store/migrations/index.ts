@@ -6,7 +6,9 @@ import { engine } from './0003-engine.js';
 import { queryIndexes } from './0004-query-indexes.js';
 import { keys } from './0005-keys.js';
 import { idempotency } from './0006-idempotency.js';
+import { operator } from './0007-operator.js';
 import { connectionHealth } from './0008-connection-health.js';
+import { portal } from './0009-portal.js';
 
 /**
  * Migrations are code, one file each, parameterised by dialect only where column types or
@@ -20,7 +22,9 @@ export function migrations(dialect: Dialect): MigrationProvider {
     '0004_query_indexes': queryIndexes(dialect),
     '0005_keys': keys(dialect),
     '0006_idempotency': idempotency(dialect),
+    '0007_operator': operator(dialect),
     '0008_connection_health': connectionHealth(dialect),
+    '0009_portal': portal(dialect),
   };
   return { getMigrations: async () => all };
 }
