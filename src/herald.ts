@@ -100,7 +100,7 @@ export async function createHerald(
   }, config.limits);
 
   let dispatcher: Dispatcher | undefined;
-  let stopMaintenance: (() => void) | undefined;
+  let stopMaintenance: (() => Promise<void>) | undefined;
   if (options.workers ?? true) {
     const results = new ResultsWriter(store, config.retryScheduleMs, logger, metrics);
     dispatcher = new Dispatcher({
@@ -115,7 +115,11 @@ export async function createHerald(
     });
     if (database.pgConfig) await wakeup.listen(database.pgConfig);
     dispatcher.start();
-    stopMaintenance = startMaintenance(store, logger, { retentionMs: config.retentionMs, metrics });
+    stopMaintenance = startMaintenance(store, logger, {
+      retentionMs: config.retentionMs,
+      metrics,
+      ...(database.file ? { sqliteFile: database.file } : {}),
+    });
   }
 
   return {
@@ -142,7 +146,7 @@ export async function createHerald(
     dispatcher,
     async close() {
       stopKeyWatch();
-      stopMaintenance?.();
+      await stopMaintenance?.();
       await metrics.close();
       await dispatcher?.stop(config.shutdownGraceMs);
       await wakeup.close();

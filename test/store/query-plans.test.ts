@@ -180,9 +180,18 @@ const RETENTION: Case[] = [
     tables: ['deliveries'],
     servedBy: 'deliveries_event',
   },
-  { name: 'deliveries.idsForEvents', run: (s) => s.deliveries.idsForEvents([1, 2, 3], 500), tables: ['deliveries'], servedBy: 'deliveries_event' },
-  { name: 'attempts.deleteForDeliveries', run: (s) => s.attempts.deleteForDeliveries([1, 2, 3]), tables: ['attempts'], servedBy: 'attempts_delivery' },
-  { name: 'deliveries.deleteFinishedByIds', run: (s) => s.deliveries.deleteFinishedByIds([1, 2, 3]), tables: ['deliveries'] },
+  {
+    name: 'attempts.deleteForEvents',
+    run: (s) => s.attempts.deleteForEvents([1, 2, 3], 500),
+    tables: ['attempts', 'deliveries'],
+    servedBy: 'attempts_delivery',
+  },
+  {
+    name: 'deliveries.deleteFinishedOfEvents',
+    run: (s) => s.deliveries.deleteFinishedOfEvents([1, 2, 3], 500),
+    tables: ['deliveries'],
+    servedBy: 'deliveries_event',
+  },
   { name: 'events.deleteWithoutDeliveries', run: (s) => s.events.deleteWithoutDeliveries([1, 2, 3]), tables: ['events', 'deliveries'] },
 ];
 
