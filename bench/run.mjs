@@ -58,8 +58,9 @@ const SIZES = {
     noisyQuietRate: 100,
     noisyWorkers: 1, // 0: --role api (ingest alone, no deliveries in the same process)
     noisyProfile: 0, // 1: also CPU-profile the shared window (results/profiles/)
-    retentionMs: 70_000, // each of the two runs (with and without retention)
+    retentionMs: 70_000, // each run (with and without retention)
     retentionSeconds: 10,
+    retentionPairs: 2, // without, with, without, with: the median ratio
     retentionEndpoints: 50,
     retentionEventsPerBatch: 40, // × 50 = 2,000 deliveries per batch
     retentionWindow: 20_000, // deliveries outstanding at most (closed loop)
@@ -86,6 +87,7 @@ const SIZES = {
     noisyProfile: 0,
     retentionMs: 20_000,
     retentionSeconds: 5,
+    retentionPairs: 1,
     retentionEndpoints: 50,
     retentionEventsPerBatch: 40,
     retentionWindow: 20_000,
@@ -93,7 +95,7 @@ const SIZES = {
 };
 
 const USAGE = `usage: npm run bench -- [--quick] [--only name,…] [--profile]
-  --quick      smaller counts (20k deliveries, 5 s latency, 100k backlog) and short time budgets
+  --quick      smaller counts (20k deliveries, 5 s latency, 100k backlog, 20 s of retention load) and short time budgets
                (a run past its budget reports the rate of what arrived, marked partial)
   --only       comma-separated scenarios (or their numbers): ${SCENARIOS.map(([n]) => n).join(', ')}, profile
                (the ceiling is always measured: every ratio is relative to it)

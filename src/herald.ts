@@ -135,7 +135,11 @@ export async function createHerald(
     metrics,
     wakeup,
     auth: new AuthService(store, config.tokenTtlSeconds),
-    organizations: new OrganizationService(store, () => wakeup.wake()),
+    organizations: new OrganizationService(
+      store,
+      () => wakeup.wake(),
+      async (row) => connectors.get(row.type).onDelete?.(row),
+    ),
     apiKeys: new ApiKeyService(store),
     connections,
     subscriptions: new SubscriptionService(store, catalog, Date.now, () => wakeup.wake(), config.limits.subscriptionsPerOrganization),

@@ -23,6 +23,8 @@ let stopped = new AbortController();
  * block), so back-to-back batches here could keep its ingest commits waiting a whole pass.
  */
 const PAUSE_MS = 2;
+/** The longest the pass's closing checkpoint holds off the other connections' writes. */
+const CHECKPOINT_WAIT_MS = 50;
 
 export type MaintenanceRequest = { id: number; op: 'pass'; releaseAll?: boolean } | { id: number; op: 'stop' };
 export type MaintenanceReply =
@@ -39,6 +41,7 @@ parentPort?.on('message', (m: MaintenanceRequest) => {
   runPass(store, Date.now(), retentionMs, {
     signal: stopped.signal,
     pauseMs: PAUSE_MS,
+    checkpointWaitMs: CHECKPOINT_WAIT_MS,
     releaseAll: m.releaseAll === true,
     onRemoved: (reason, table, rows) => {
       if (rows > 0) removed.push([reason, table, rows]);

@@ -5,7 +5,7 @@ import { PURGE_STALE_MS, purgeOrganization } from '../domain/organization-purge.
 import type { Metrics } from '../observability/metrics.js';
 import type { Store } from '../store/store.js';
 import { threadScript } from '../store/thread-script.js';
-import { freePages, releaseFreePages } from '../store/vacuum.js';
+import { freePages, releaseFreePages, truncateWal } from '../store/vacuum.js';
 import type { MaintenanceReply, MaintenanceRequest } from './maintenance-thread.js';
 import { type RetentionCounts, runRetention } from './retention.js';
 
@@ -59,6 +59,8 @@ export interface PassReport {
   retention: RetentionCounts;
   /** SQLite: free pages given back to the file system (PostgreSQL: 0). */
   pagesReleased: number;
+  /** SQLite: the write-ahead log was checkpointed and truncated (`checkpointWaitMs`). */
+  walTruncated: boolean;
 }
 
 export interface PassOptions {
@@ -72,6 +74,11 @@ export interface PassOptions {
   releaseAll?: boolean;
   /** Pause between batches of retention and purges (default: one event-loop turn). */
   pauseMs?: number;
+  /**
+   * SQLite: end with a checkpoint that truncates the write-ahead log, waiting at most this long
+   * for the other connections (vacuum.ts truncateWal; blocking: not on a server's main thread).
+   */
+  checkpointWaitMs?: number;
 }
 
 /**
@@ -104,7 +111,8 @@ export async function runPass(store: Store, now: number, retentionMs: number, op
     onRemoved: (table, rows) => onRemoved?.('retention', table, rows),
   });
   if (options.releaseAll) pagesReleased = await releaseFreePages(store, freePages(store) ?? 0, signal);
-  return { expired, organizationsDeleted, retention, pagesReleased };
+  const walTruncated = options.checkpointWaitMs !== undefined && !signal?.aborted ? truncateWal(store, options.checkpointWaitMs) : false;
+  return { expired, organizationsDeleted, retention, pagesReleased, walTruncated };
 }
 
 /** How often the background pass runs: a quarter of the retention, from 1 s to 10 minutes. */
