@@ -6,7 +6,7 @@ import { createKlaviyo } from './connectors/klaviyo/index.js';
 import { type ConnectorRegistry, createConnectors } from './connectors/registry.js';
 import { BroadcastService } from './delivery/broadcast.js';
 import { Dispatcher } from './delivery/dispatcher.js';
-import { startMaintenance } from './delivery/maintenance.js';
+import { startMaintenance } from './delivery/maintenance-schedule.js';
 import { messageIdFactory } from './delivery/message-id.js';
 import { ResultsWriter } from './delivery/results-writer.js';
 import { Wakeup } from './delivery/wakeup.js';

@@ -166,6 +166,12 @@ function listCases(): Case[] {
       servedBy: 'deliveries_parked',
     },
     { name: 'deliveryOutcomes.since', run: (s) => s.deliveryOutcomes.since(NOW - 3_600_000), tables: ['delivery_outcomes'] },
+    // Single-row writes by primary key: renaming or suspending, the steps of a deletion, the stats' upsert.
+    { name: 'organizations.update', run: (s) => s.organizations.update(ORG, { name: 'x', updated_at: NOW }), tables: ['organizations'] },
+    { name: 'organizations.markDeleting', run: (s) => s.organizations.markDeleting(ORG, NOW), tables: ['organizations'] },
+    { name: 'organizations.claimPurge', run: (s) => s.organizations.claimPurge(ORG, NOW, NOW - 1), tables: ['organizations'] },
+    { name: 'organizations.purgeHeartbeat', run: (s) => s.organizations.purgeHeartbeat(ORG, NOW), tables: ['organizations'] },
+    { name: 'organizations.deleteRow', run: (s) => s.organizations.deleteRow(ORG), tables: ['organizations'] },
   );
   return cases;
 }
