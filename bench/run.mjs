@@ -17,6 +17,7 @@ import { latency } from './scenarios/latency.mjs';
 import { noisyTenant } from './scenarios/noisy-tenant.mjs';
 import { postgres } from './scenarios/postgres.mjs';
 import { profile } from './scenarios/profile.mjs';
+import { retention } from './scenarios/retention.mjs';
 import { throughput } from './scenarios/throughput.mjs';
 
 const SCENARIOS = [
@@ -30,9 +31,10 @@ const SCENARIOS = [
   ['postgres', postgres],
   ['bullmq', bullmq],
   ['noisy', noisyTenant],
+  ['retention', retention],
 ];
 const EXTRA = [['profile', profile]];
-const ALIASES = { 1: 'ceiling', 2: 'throughput', 3: 'latency', 4: 'fanout', 5: 'isolation', 6: 'backlog', 7: 'ingest', 8: 'postgres', 9: 'bullmq', 10: 'noisy', pg: 'postgres', sqlite: 'throughput' };
+const ALIASES = { 1: 'ceiling', 2: 'throughput', 3: 'latency', 4: 'fanout', 5: 'isolation', 6: 'backlog', 7: 'ingest', 8: 'postgres', 9: 'bullmq', 10: 'noisy', 11: 'retention', pg: 'postgres', sqlite: 'throughput' };
 
 const SIZES = {
   full: {
@@ -56,6 +58,12 @@ const SIZES = {
     noisyQuietRate: 100,
     noisyWorkers: 1, // 0: --role api (ingest alone, no deliveries in the same process)
     noisyProfile: 0, // 1: also CPU-profile the shared window (results/profiles/)
+    retentionMs: 70_000, // each run (with and without retention)
+    retentionSeconds: 10,
+    retentionPairs: 2, // without, with, without, with: the median ratio
+    retentionEndpoints: 50,
+    retentionEventsPerBatch: 40, // × 50 = 2,000 deliveries per batch
+    retentionWindow: 20_000, // deliveries outstanding at most (closed loop)
   },
   quick: {
     ceilingWindows: 3,
@@ -77,11 +85,17 @@ const SIZES = {
     noisyQuietRate: 100,
     noisyWorkers: 1,
     noisyProfile: 0,
+    retentionMs: 20_000,
+    retentionSeconds: 5,
+    retentionPairs: 1,
+    retentionEndpoints: 50,
+    retentionEventsPerBatch: 40,
+    retentionWindow: 20_000,
   },
 };
 
 const USAGE = `usage: npm run bench -- [--quick] [--only name,…] [--profile]
-  --quick      smaller counts (20k deliveries, 5 s latency, 100k backlog) and short time budgets
+  --quick      smaller counts (20k deliveries, 5 s latency, 100k backlog, 20 s of retention load) and short time budgets
                (a run past its budget reports the rate of what arrived, marked partial)
   --only       comma-separated scenarios (or their numbers): ${SCENARIOS.map(([n]) => n).join(', ')}, profile
                (the ceiling is always measured: every ratio is relative to it)

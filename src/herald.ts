@@ -7,7 +7,7 @@ import { type ConnectorRegistry, createConnectors } from './connectors/registry.
 import { BroadcastService } from './delivery/broadcast.js';
 import { Dispatcher } from './delivery/dispatcher.js';
 import { startHealthMonitor } from './delivery/health-monitor.js';
-import { startMaintenance } from './delivery/maintenance.js';
+import { startMaintenance } from './delivery/maintenance-schedule.js';
 import { messageIdFactory } from './delivery/message-id.js';
 import { ResultsWriter } from './delivery/results-writer.js';
 import { Wakeup } from './delivery/wakeup.js';
@@ -116,7 +116,7 @@ export async function createHerald(
   const health = new ConnectionHealthService(store, config.health, logger, () => operator);
 
   let dispatcher: Dispatcher | undefined;
-  let stopMaintenance: (() => void) | undefined;
+  let stopMaintenance: (() => Promise<void>) | undefined;
   let stopHealth: (() => Promise<void>) | undefined;
   if (options.workers ?? true) {
     if (config.operatorWebhook) {
@@ -135,7 +135,11 @@ export async function createHerald(
     });
     if (database.pgConfig) await wakeup.listen(database.pgConfig);
     dispatcher.start();
-    stopMaintenance = startMaintenance(store, logger, { retentionMs: config.retentionMs, metrics });
+    stopMaintenance = startMaintenance(store, logger, {
+      retentionMs: config.retentionMs,
+      metrics,
+      ...(database.file ? { sqliteFile: database.file } : {}),
+    });
     stopHealth = startHealthMonitor(health, {
       everyMs: Math.min(1000, Math.max(50, Math.floor(config.health.probeIntervalMs / 4))),
       logger,
@@ -157,7 +161,11 @@ export async function createHerald(
     metrics,
     wakeup,
     auth,
-    organizations: new OrganizationService(store, () => wakeup.wake()),
+    organizations: new OrganizationService(
+      store,
+      () => wakeup.wake(),
+      async (row) => connectors.get(row.type).onDelete?.(row),
+    ),
     apiKeys: new ApiKeyService(store),
     connections,
     health,
@@ -171,7 +179,7 @@ export async function createHerald(
     dispatcher,
     async close() {
       stopKeyWatch();
-      stopMaintenance?.();
+      await stopMaintenance?.();
       await stopHealth?.();
       await metrics.close();
       await dispatcher?.stop(config.shutdownGraceMs);

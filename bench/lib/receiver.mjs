@@ -6,7 +6,8 @@ import { createServer } from 'node:http';
 import { now, summarize } from './common.mjs';
 import { serveRpc } from './rpc.mjs';
 
-const HEADERS = { 'content-type': 'text/plain', 'content-length': '2' };
+let answer = 'OK';
+let HEADERS = { 'content-type': 'text/plain', 'content-length': '2' };
 
 let servers = [];
 let hanging = new Set();
@@ -85,7 +86,7 @@ function makeHandler(index) {
     req.on('end', () => {
       const t = now();
       res.writeHead(200, HEADERS);
-      res.end('OK');
+      res.end(answer);
       state.count++;
       state.perPort[index]++;
       let sent;
@@ -133,9 +134,11 @@ async function stopServers() {
 }
 
 serveRpc({
-  /** `{ endpoints, hang: [index…], latency, dedup }` → `{ urls }` */
-  async start({ endpoints = 1, hang = [], latency = false, dedup: dd = true }) {
+  /** `{ endpoints, hang: [index…], latency, dedup, bodyBytes }` → `{ urls }`; `bodyBytes`: size of each answer (default 2, "OK"). */
+  async start({ endpoints = 1, hang = [], latency = false, dedup: dd = true, bodyBytes = 2 }) {
     await stopServers();
+    answer = bodyBytes === 2 ? 'OK' : 'O'.repeat(bodyBytes);
+    HEADERS = { 'content-type': 'text/plain', 'content-length': String(Buffer.byteLength(answer)) };
     hanging = new Set(hang);
     latencyMode = latency;
     dedup = dd;

@@ -14,7 +14,7 @@ export function status(config: Config) {
  */
 export function prune(config: Config) {
   return withDatabase(config, async ({ store, database }) => {
-    const report = await runPass(store, Date.now(), config.retentionMs, { releaseAll: true });
+    const report = await runPass(store, Date.now(), config.retentionMs, { releaseAll: true, checkpointWaitMs: 5_000 });
     const pageSize = database.raw ? Number(database.raw.handle.pragma('page_size', { simple: true })) : 0;
     return {
       retention_seconds: config.retentionMs / 1000,
@@ -30,6 +30,7 @@ export function prune(config: Config) {
       },
       skipped: report.retention.skipped,
       pages_released: report.pagesReleased,
+      wal_truncated: report.walTruncated,
       bytes_released: report.pagesReleased * pageSize,
     };
   });

@@ -1,14 +1,10 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import type { Logger } from 'pino';
 import { PURGE_STALE_MS, purgeOrganization } from '../domain/organization-purge.js';
-import type { Metrics } from '../observability/metrics.js';
 import type { Store } from '../store/store.js';
-import { freePages, releaseFreePages } from '../store/vacuum.js';
+import { freePages, releaseFreePages, truncateWal } from '../store/vacuum.js';
 import { type RetentionCounts, runRetention } from './retention.js';
 
 const EVERY_MS = 10 * 60_000;
-/** The first run comes a minute after start, so a process restarted often still cleans up. */
-const FIRST_AFTER_MS = 60_000;
 /**
  * Rows per DELETE. Each batch is its own short transaction: a clean-up of a large backlog
  * never holds SQLite's write lock (or PostgreSQL's row locks) for long, and API requests
@@ -58,6 +54,8 @@ export interface PassReport {
   retention: RetentionCounts;
   /** SQLite: free pages given back to the file system (PostgreSQL: 0). */
   pagesReleased: number;
+  /** SQLite: the write-ahead log was checkpointed and truncated (`checkpointWaitMs`). */
+  walTruncated: boolean;
 }
 
 export interface PassOptions {
@@ -69,6 +67,13 @@ export interface PassOptions {
    * pass frees are reused by the inserts that follow it, so at steady state nothing moves.
    */
   releaseAll?: boolean;
+  /** Pause between batches of retention and purges (default: one event-loop turn). */
+  pauseMs?: number;
+  /**
+   * SQLite: end with a checkpoint that truncates the write-ahead log, waiting at most this long
+   * for the other connections (vacuum.ts truncateWal; blocking: not on a server's main thread).
+   */
+  checkpointWaitMs?: number;
 }
 
 /**
@@ -91,65 +96,22 @@ export async function runPass(store: Store, now: number, retentionMs: number, op
     if (!(await store.transaction((tx) => tx.organizations.claimPurge(id, Date.now(), Date.now() - PURGE_STALE_MS)))) continue;
     const purged = await purgeOrganization(store, id, {
       ...(signal ? { signal } : {}),
+      ...(options.pauseMs ? { pauseMs: options.pauseMs } : {}),
       onRemoved: (table, rows) => onRemoved?.('organization_deleted', table, rows),
     });
     if (purged) organizationsDeleted.push(id);
   }
   const retention = await runRetention(store, now, retentionMs, {
     ...(signal ? { signal } : {}),
+    ...(options.pauseMs ? { pauseMs: options.pauseMs } : {}),
     onRemoved: (table, rows) => onRemoved?.('retention', table, rows),
   });
   if (options.releaseAll) pagesReleased = await releaseFreePages(store, freePages(store) ?? 0, signal);
-  return { expired, organizationsDeleted, retention, pagesReleased };
+  const walTruncated = options.checkpointWaitMs !== undefined && !signal?.aborted ? truncateWal(store, options.checkpointWaitMs) : false;
+  return { expired, organizationsDeleted, retention, pagesReleased, walTruncated };
 }
 
 /** How often the background pass runs: a quarter of the retention, from 1 s to 10 minutes. */
 export function passInterval(retentionMs: number): number {
   return Math.min(EVERY_MS, Math.max(1000, Math.floor(retentionMs / 4)));
-}
-
-export interface MaintenanceOptions {
-  retentionMs: number;
-  metrics?: Metrics;
-}
-
-/**
- * Housekeeping in worker processes, every `passInterval(retention)` (10 minutes for the
- * default 30 days), the first a minute after start at the latest. Returns the function that stops it.
- */
-export function startMaintenance(store: Store, logger: Logger, options: MaintenanceOptions): () => void {
-  let running = false;
-  // Stopping ends a pass between batches, before the database is closed under it.
-  const stopped = new AbortController();
-  const every = passInterval(options.retentionMs);
-  const run = async () => {
-    if (running) return;
-    running = true;
-    try {
-      const report = await runPass(store, Date.now(), options.retentionMs, {
-        signal: stopped.signal,
-        onRemoved: (reason, table, rows) => {
-          if (rows > 0) options.metrics?.rowsRemoved.inc({ table, reason }, rows);
-        },
-      });
-      const { expired, retention } = report;
-      const removed =
-        expired.idempotencyKeys + expired.accessTokens + expired.oauthStates + expired.portalSessions + retention.events + retention.attempts +
-        retention.test_attempts + report.organizationsDeleted.length + report.pagesReleased;
-      if (removed > 0) logger.info({ ...report }, 'maintenance');
-    } catch (error) {
-      logger.warn({ err: error }, 'maintenance failed');
-    } finally {
-      running = false;
-    }
-  };
-  const first = setTimeout(() => void run(), Math.min(FIRST_AFTER_MS, every));
-  const timer = setInterval(() => void run(), every);
-  first.unref();
-  timer.unref();
-  return () => {
-    stopped.abort();
-    clearTimeout(first);
-    clearInterval(timer);
-  };
 }

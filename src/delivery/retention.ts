@@ -46,9 +46,16 @@ export async function runRetention(
   store: Store,
   now: number,
   retentionMs: number,
-  options: { batch?: number; signal?: AbortSignal; onRemoved?: (table: string, rows: number) => void } = {},
+  options: {
+    batch?: number;
+    signal?: AbortSignal;
+    onRemoved?: (table: string, rows: number) => void;
+    /** Between two batches (SQLite: the other connections' turn at the write lock, see maintenance-thread.ts). */
+    pauseMs?: number;
+  } = {},
 ): Promise<RetentionCounts> {
   const batch = options.batch ?? RETENTION_BATCH;
+  const pause = () => (options.pauseMs ? new Promise((resolve) => setTimeout(resolve, options.pauseMs)) : nextTurn());
   const cutoff = now - retentionMs;
   const counts: RetentionCounts = { events: 0, deliveries: 0, attempts: 0, test_attempts: 0, delivery_outcomes: 0, connection_outcomes: 0, skipped: false };
   const removed = (table: string, rows: number) => {
@@ -66,7 +73,7 @@ export async function runRetention(
     removed('deliveries', step.deliveries);
     removed('attempts', step.attempts);
     cursor = step.next;
-    await nextTurn();
+    await pause();
   }
   const drain = async (table: string, deleteBatch: (tx: Store) => Promise<number>): Promise<number> => {
     let total = 0;
@@ -75,7 +82,7 @@ export async function runRetention(
       total += deleted;
       removed(table, deleted);
       if (deleted < batch) break;
-      await nextTurn();
+      await pause();
     }
     return total;
   };
@@ -108,9 +115,8 @@ async function retentionStep(tx: Store, from: number, cutoff: number, batch: num
     taken.push(r.id);
     budget += r.delivery_count;
   }
-  const deliveryIds = await tx.deliveries.idsForEvents(taken, batch);
-  step.attempts = await tx.attempts.deleteForDeliveries(deliveryIds);
-  step.deliveries = await tx.deliveries.deleteFinishedByIds(deliveryIds);
+  step.attempts = await tx.attempts.deleteForEvents(taken, batch);
+  step.deliveries = await tx.deliveries.deleteFinishedOfEvents(taken, batch);
   step.events = await tx.events.deleteWithoutDeliveries(taken);
   // An event with deliveries left (a large fan-out) is taken up again by the next step; so
   // are the old events beyond this step's budget, and the next page when this one was all old.

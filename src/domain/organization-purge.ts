@@ -32,9 +32,10 @@ type Step = keyof Omit<PurgeCounts, 'organizations'>;
 export async function purgeOrganization(
   store: Store,
   organizationId: number,
-  options: { batch?: number; signal?: AbortSignal; onRemoved?: (table: string, rows: number) => void } = {},
+  options: { batch?: number; signal?: AbortSignal; onRemoved?: (table: string, rows: number) => void; pauseMs?: number } = {},
 ): Promise<PurgeCounts | undefined> {
   const batch = options.batch ?? PURGE_BATCH;
+  const pause = () => (options.pauseMs ? new Promise((resolve) => setTimeout(resolve, options.pauseMs)) : nextTurn());
   const counts: PurgeCounts = {
     api_keys: 0,
     attempts: 0,
@@ -65,7 +66,7 @@ export async function purgeOrganization(
       counts[table] += deleted;
       if (deleted > 0) options.onRemoved?.(table, deleted);
       if (deleted < batch) break;
-      await nextTurn();
+      await pause();
     }
   }
   if (store.dialect === 'postgres') await new RateLimitCounters(store.db).forget(organizationId);

@@ -1,6 +1,6 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { isUniqueViolation } from '../store/errors.js';
-import type { OrganizationRow } from '../store/schema.js';
+import type { ConnectionRow, OrganizationRow } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import { HeraldError, invalid } from './errors.js';
 import { type PurgeCounts, purgeOrganization } from './organization-purge.js';
@@ -50,6 +50,11 @@ export class OrganizationService {
     private readonly store: Store,
     /** Wakes this process's workers when parked deliveries became due. */
     private readonly resumed: () => void = () => undefined,
+    /**
+     * What a connection's deletion does outside the database (Klaviyo: revoke its tokens), best
+     * effort. The CLI has no connectors (no HTTP client, no key to open the tokens): it skips it.
+     */
+    private readonly connectionDeleted: (row: ConnectionRow) => Promise<void> = async () => undefined,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -134,6 +139,7 @@ export class OrganizationService {
       if (!(await tx.organizations.markDeleting(id, this.now()))) throw organizationNotFound(id);
       await this.signalConnections(tx, id);
     });
+    for (const row of await this.store.connections.list(id)) await this.connectionDeleted(row).catch(() => undefined);
     const counts = await purgeOrganization(this.store, id, options);
     if (!counts) throw new Error(`the deletion of organization ${id} was interrupted; the next maintenance pass finishes it`);
     return counts;

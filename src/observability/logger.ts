@@ -28,6 +28,7 @@ export function createLogger(level: string): Logger {
         '*.signing_secret',
         '*.api_key',
         '*.password',
+        '*.secret_key',
       ],
       censor: '[REDACTED]',
     },

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { AttemptRow, NewAttempt } from './schema.js';
+import { firstDeliveriesOf } from './deliveries.js';
 import type { RawSqlite } from './raw-sqlite.js';
 import { insertAttempts } from './sqlite-queue.js';
 import type { Executor } from './store.js';
@@ -40,10 +41,10 @@ export class Attempts {
     return query.orderBy('id', 'desc').limit(limit).execute();
   }
 
-  /** Deletes the attempts of these deliveries (index attempts_delivery); returns how many. */
-  async deleteForDeliveries(deliveryIds: readonly number[]): Promise<number> {
-    if (deliveryIds.length === 0) return 0;
-    const result = await this.db.deleteFrom('attempts').where('delivery_id', 'in', deliveryIds).executeTakeFirst();
+  /** Deletes the attempts of the first `batch` deliveries of these events (retention; index attempts_delivery). */
+  async deleteForEvents(eventIds: readonly number[], batch: number): Promise<number> {
+    if (eventIds.length === 0) return 0;
+    const result = await this.db.deleteFrom('attempts').where('delivery_id', 'in', firstDeliveriesOf(this.db, eventIds, batch)).executeTakeFirst();
     return Number(result.numDeletedRows);
   }
 

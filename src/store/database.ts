@@ -19,6 +19,8 @@ export interface OpenedDatabase {
   raw?: RawSqlite;
   /** SQLite only: claims and result batches, off the main thread. */
   queue?: SqliteQueue;
+  /** SQLite only: the database file (`:memory:` for an in-memory one). */
+  file?: string;
 }
 
 // int8 (counts, ids, epoch-ms times) as numbers: every value Herald keeps fits in 2^53.
@@ -53,6 +55,7 @@ export function openDatabase(url: string, schema?: string): OpenedDatabase {
     dialect: 'sqlite',
     raw,
     queue: sqliteQueue(file, raw, db),
+    file,
   };
 }
 

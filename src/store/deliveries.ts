@@ -19,6 +19,17 @@ const FINISHED = [sql.lit('succeeded'), sql.lit('failed')] as unknown as Deliver
 /** PostgreSQL's clock in epoch milliseconds (the lease's time base on that dialect). */
 const DATABASE_NOW_MS = sql<number>`(extract(epoch from clock_timestamp()) * 1000)::bigint`;
 
+/**
+ * Up to `batch` deliveries of these events (index deliveries_event), as a subquery:
+ * retention deletes their attempts and then them with it, without carrying the ids to
+ * JavaScript and back. Both statements pick the same rows (one plan, an event's deliveries
+ * are never added to); were they ever to differ, a delivery's attempts still go with it by
+ * cascade.
+ */
+export function firstDeliveriesOf(db: Executor, eventIds: readonly number[], batch: number) {
+  return db.selectFrom('deliveries').select('id').where('event_id', 'in', eventIds).limit(batch);
+}
+
 export interface DeliveryFilter {
   subscriptionId?: number;
   connectionId?: number;
@@ -287,22 +298,12 @@ export class Deliveries {
     return Number(result.numUpdatedRows);
   }
 
-  /** Up to `batch` delivery ids of these events (index deliveries_event), for retention. */
-  async idsForEvents(eventIds: readonly number[], batch: number): Promise<number[]> {
-    if (eventIds.length === 0) return [];
-    const rows = await this.db.selectFrom('deliveries').select('id').where('event_id', 'in', eventIds).limit(batch).execute();
-    return rows.map((r) => r.id);
-  }
-
-  /**
-   * Deletes those of these deliveries that are finished (retention): one made pending again
-   * meanwhile (a retry, a recover on PostgreSQL's other connections) stays, and so does its event.
-   */
-  async deleteFinishedByIds(ids: readonly number[]): Promise<number> {
-    if (ids.length === 0) return 0;
+  /** Deletes the finished ones of the first `batch` deliveries of these events (retention); returns how many. */
+  async deleteFinishedOfEvents(eventIds: readonly number[], batch: number): Promise<number> {
+    if (eventIds.length === 0) return 0;
     const result = await this.db
       .deleteFrom('deliveries')
-      .where('id', 'in', ids)
+      .where('id', 'in', firstDeliveriesOf(this.db, eventIds, batch))
       .where('status', 'in', FINISHED)
       .executeTakeFirst();
     return Number(result.numDeletedRows);

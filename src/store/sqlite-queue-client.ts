@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Kysely } from 'kysely';
 import type { RawSqlite } from './raw-sqlite.js';
@@ -7,6 +5,7 @@ import type { Database } from './schema.js';
 import type { QueueReply, QueueRequest } from './sqlite-queue-thread.js';
 import type { ClaimRequest, ClaimedDelivery, ResultBatch } from './queue.js';
 import { claimDue, recordResults } from './sqlite-queue.js';
+import { threadScript } from './thread-script.js';
 
 /** Claims and result batches on SQLite: on the queue thread for a file, inline for `:memory:`. */
 export interface SqliteQueue {
@@ -18,18 +17,6 @@ export interface SqliteQueue {
 export function sqliteQueue(file: string, raw: RawSqlite, db: Kysely<Database>): SqliteQueue {
   // An in-memory database exists on its own connection only.
   return file === ':memory:' ? new InlineQueue(raw, db) : new ThreadQueue(file);
-}
-
-/**
- * The thread's script. Run from source (the tests run TypeScript in-process), the compiled
- * script of the same tree stands in: `npm test` builds before it runs.
- */
-function threadScript(): URL {
-  const own = new URL('./sqlite-queue-thread.js', import.meta.url);
-  if (!import.meta.url.endsWith('.ts')) return own;
-  const built = new URL('../../dist/store/sqlite-queue-thread.js', import.meta.url);
-  if (!existsSync(fileURLToPath(built))) throw new Error(`${fileURLToPath(built)} is missing: run npm run build`);
-  return built;
 }
 
 /** Started on first use, so processes that only serve the API never start it. */
@@ -59,7 +46,7 @@ class ThreadQueue implements SqliteQueue {
   #start(): Worker {
     // The thread holds one batch at a time: a small heap keeps V8 from growing it (and the
     // process's resident memory) just because memory is there.
-    const worker = new Worker(threadScript(), {
+    const worker = new Worker(threadScript('store/sqlite-queue-thread.js'), {
       workerData: { file: this.file },
       resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 8 },
     });

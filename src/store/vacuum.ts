@@ -35,3 +35,25 @@ export async function releaseFreePages(store: Store, pages: number, signal?: Abo
   }
   return released;
 }
+
+/**
+ * SQLite: copies the write-ahead log into the file and truncates it, waiting at most `waitMs`
+ * for the other connections (writers are held off meanwhile). Under steady load from three
+ * connections (API, queue thread, housekeeping) a moment when no reader still needs the log
+ * may not come on its own, and the log then grows; this forces one per pass. Blocking: call it
+ * from the housekeeping thread or the CLI, never the main thread of a server. True when done.
+ */
+export function truncateWal(store: Store, waitMs: number): boolean {
+  const handle = store.raw?.handle;
+  if (!handle) return false;
+  const before = Number(handle.pragma('busy_timeout', { simple: true }));
+  handle.pragma(`busy_timeout = ${waitMs}`);
+  try {
+    const [row] = handle.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
+    return row?.busy === 0;
+  } catch {
+    return false;
+  } finally {
+    handle.pragma(`busy_timeout = ${before}`);
+  }
+}

@@ -177,6 +177,12 @@ function listCases(): Case[] {
       tables: ['connections', 'connection_outcomes'],
       servedBy: 'connections_org',
     },
+    // Single-row writes by primary key: renaming or suspending, the steps of a deletion, the stats' upsert.
+    { name: 'organizations.update', run: (s) => s.organizations.update(ORG, { name: 'x', updated_at: NOW }), tables: ['organizations'] },
+    { name: 'organizations.markDeleting', run: (s) => s.organizations.markDeleting(ORG, NOW), tables: ['organizations'] },
+    { name: 'organizations.claimPurge', run: (s) => s.organizations.claimPurge(ORG, NOW, NOW - 1), tables: ['organizations'] },
+    { name: 'organizations.purgeHeartbeat', run: (s) => s.organizations.purgeHeartbeat(ORG, NOW), tables: ['organizations'] },
+    { name: 'organizations.deleteRow', run: (s) => s.organizations.deleteRow(ORG), tables: ['organizations'] },
   );
   return cases;
 }
@@ -191,9 +197,18 @@ const RETENTION: Case[] = [
     tables: ['deliveries'],
     servedBy: 'deliveries_event',
   },
-  { name: 'deliveries.idsForEvents', run: (s) => s.deliveries.idsForEvents([1, 2, 3], 500), tables: ['deliveries'], servedBy: 'deliveries_event' },
-  { name: 'attempts.deleteForDeliveries', run: (s) => s.attempts.deleteForDeliveries([1, 2, 3]), tables: ['attempts'], servedBy: 'attempts_delivery' },
-  { name: 'deliveries.deleteFinishedByIds', run: (s) => s.deliveries.deleteFinishedByIds([1, 2, 3]), tables: ['deliveries'] },
+  {
+    name: 'attempts.deleteForEvents',
+    run: (s) => s.attempts.deleteForEvents([1, 2, 3], 500),
+    tables: ['attempts', 'deliveries'],
+    servedBy: 'attempts_delivery',
+  },
+  {
+    name: 'deliveries.deleteFinishedOfEvents',
+    run: (s) => s.deliveries.deleteFinishedOfEvents([1, 2, 3], 500),
+    tables: ['deliveries'],
+    servedBy: 'deliveries_event',
+  },
   { name: 'events.deleteWithoutDeliveries', run: (s) => s.events.deleteWithoutDeliveries([1, 2, 3]), tables: ['events', 'deliveries'] },
 ];
 
