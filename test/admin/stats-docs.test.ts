@@ -17,6 +17,7 @@ const OPERATIONS = [
   'patch /admin/v1/organizations/{id}',
   'delete /admin/v1/organizations/{id}',
   'post /admin/v1/organizations/{id}/keys',
+  'post /admin/v1/organizations/{id}/portal-sessions',
   'get /admin/v1/organizations/{id}/keys',
   'delete /admin/v1/organizations/{id}/keys/{key_id}',
   'post /admin/v1/organizations/{id}/events',
