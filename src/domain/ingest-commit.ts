@@ -38,6 +38,28 @@ export interface IngestRequest {
 
 type Subscribers = Array<{ id: number; connection_id: number }>;
 
+/** The row of a new delivery of an event to one subscription: due now. */
+export function newDelivery(
+  organizationId: number,
+  eventId: number,
+  subscription: { id: number; connection_id: number },
+  now: number,
+): Insertable<DeliveriesTable> {
+  return {
+    organization_id: organizationId,
+    event_id: eventId,
+    subscription_id: subscription.id,
+    connection_id: subscription.connection_id,
+    status: 'pending',
+    attempt_count: 0,
+    next_attempt_at: now,
+    last_status: null,
+    last_error: null,
+    created_at: now,
+    updated_at: now,
+  };
+}
+
 /** One group commit's transaction: what each request answers, or DEFER for the next commit. */
 export async function writeIngestCommit(
   tx: Store,
@@ -242,19 +264,7 @@ async function insertWriters(
       const eventId = ids[row++] as number;
       const subscribers = routed[r]?.[i] as Subscribers;
       for (const s of subscribers) {
-        slice.push({
-          organization_id: request.organizationId,
-          event_id: eventId,
-          subscription_id: s.id,
-          connection_id: s.connection_id,
-          status: 'pending',
-          attempt_count: 0,
-          next_attempt_at: now,
-          last_status: null,
-          last_error: null,
-          created_at: now,
-          updated_at: now,
-        });
+        slice.push(newDelivery(request.organizationId, eventId, s, now));
         if (slice.length >= DELIVERY_SLICE) {
           await tx.deliveries.insertMany(slice);
           created += slice.length;

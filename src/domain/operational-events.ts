@@ -1,5 +1,6 @@
 import type { Store } from '../store/store.js';
 import type { OperationalType } from './event-types/operational.js';
+import { newDelivery } from './ingest-commit.js';
 
 /** The operator's organization (HERALD_OPERATOR_WEBHOOK_URL), when one is configured. */
 export interface OperatorTarget {
@@ -30,21 +31,7 @@ export async function writeOperationalEvent(
       { organization_id: organizationId, event_type: event.type, payload, profile: null, delivery_count: subscribers.length, created_at: now },
     ]);
     if (subscribers.length === 0) continue;
-    await tx.deliveries.insertMany(
-      subscribers.map((s) => ({
-        organization_id: organizationId,
-        event_id: eventId as number,
-        subscription_id: s.id,
-        connection_id: s.connection_id,
-        status: 'pending' as const,
-        attempt_count: 0,
-        next_attempt_at: now,
-        last_status: null,
-        last_error: null,
-        created_at: now,
-        updated_at: now,
-      })),
-    );
+    await tx.deliveries.insertMany(subscribers.map((s) => newDelivery(organizationId, eventId as number, s, now)));
     created += subscribers.length;
   }
   if (created > 0) await tx.signalDue();

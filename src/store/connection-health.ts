@@ -48,11 +48,13 @@ const HEALTH_COLUMNS = [
 export class ConnectionHealthStore {
   constructor(private readonly db: Executor) {}
 
+  #health() {
+    return this.db.selectFrom('connections').select(HEALTH_COLUMNS);
+  }
+
   /** Connections whose failure streak reached `threshold` while their circuit is closed. */
   streaksAtLeast(threshold: number, limit: number): Promise<HealthRow[]> {
-    return this.db
-      .selectFrom('connections')
-      .select(HEALTH_COLUMNS)
+    return this.#health()
       .where('consecutive_failures', '>', 0)
       .where('consecutive_failures', '>=', threshold)
       .where('health', '=', 'active')
@@ -62,9 +64,7 @@ export class ConnectionHealthStore {
 
   /** Connections failing since `cutoff` or earlier, not yet disabled. */
   failingSince(cutoff: number, limit: number): Promise<HealthRow[]> {
-    return this.db
-      .selectFrom('connections')
-      .select(HEALTH_COLUMNS)
+    return this.#health()
       .where('consecutive_failures', '>', 0)
       .where('failing_since', '<=', cutoff)
       .where('health', '<>', 'disabled')
@@ -74,9 +74,7 @@ export class ConnectionHealthStore {
 
   /** Open circuits: those a success closed (streak 0), and those whose next probe is due. */
   openCircuits(limit: number): Promise<HealthRow[]> {
-    return this.db
-      .selectFrom('connections')
-      .select(HEALTH_COLUMNS)
+    return this.#health()
       .where('health', '<>', 'active')
       .where('health', '=', 'failing')
       .limit(limit)
@@ -85,9 +83,7 @@ export class ConnectionHealthStore {
 
   /** Connections with exhausted deliveries not reported since `cutoff`. */
   exhaustedToReport(cutoff: number, limit: number): Promise<HealthRow[]> {
-    return this.db
-      .selectFrom('connections')
-      .select(HEALTH_COLUMNS)
+    return this.#health()
       .where('exhausted_count', '>', 0)
       .where('exhausted_reported_at', '<=', cutoff)
       .limit(limit)
