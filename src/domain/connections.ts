@@ -138,6 +138,9 @@ export class ConnectionService {
       const stored = splitHeaders(prepared.config);
       changes.config = JSON.stringify(stored.config);
       Object.assign(changes, sealColumns(this.sealer, row.id, { auth: prepared.auth, headers: stored.headers }));
+      // A new configuration of a failing endpoint (a fixed URL, new credentials) is probed at
+      // once rather than after the circuit's current wait, up to 10 minutes.
+      if (row.health === 'failing') changes.probe_at = this.now();
     }
     if (extra.name !== undefined) changes.name = extra.name;
     if (extra.status !== undefined) changes.status = extra.status;

@@ -339,3 +339,46 @@ describe.each(DATABASES)('disabling on %s (two workers)', (kind) => {
     expect(on.body.data.status).toBe('active');
   });
 });
+
+describe.each(DATABASES)('a failing connection reconfigured on %s', (kind) => {
+  let world: World;
+  let h: TestHerald;
+  let worker: HeraldProcess;
+  let org: Credentials;
+
+  beforeAll(async () => {
+    ensureBuilt();
+    // Probes 10 minutes apart: only the reconfiguration can close the circuit within the test.
+    ({ world, h, worker } = await startWorld(kind, {
+      HERALD_CIRCUIT_FAILURES: '3',
+      HERALD_CIRCUIT_PROBE_INTERVAL: '10m',
+      HERALD_DISABLE_AFTER: '0',
+    }));
+    org = await h.createOrg();
+  }, 60_000);
+  afterAll(async () => {
+    await worker?.kill();
+    await h?.close();
+    await world?.receiver.close();
+  });
+
+  it('is probed at once when its configuration changes, and delivers what waited', async () => {
+    world.dead.add('/broken');
+    const hook = await createHook(h, org, { url: world.url('/broken'), retry_attempts: 10 });
+    await publishBatch(h, org, Array.from({ length: 6 }, (_, i) => parcelEvent({ parcelId: 8000 + i })));
+    await statusBecomes(h, org, hook.connection.id, 'failing');
+    const patched = await h.request('PATCH', `${CONNECTIONS}/${hook.connection.id}`, {
+      auth: org,
+      body: { configuration: { url: world.url('/fixed') } },
+    });
+    expect(patched.status, patched.text).toBe(200);
+    await statusBecomes(h, org, hook.connection.id, 'active', 15_000);
+    const done = await waitUntil('every delivery succeeded', async () => {
+      const list = await listAll(h, org, DELIVERIES, { subscription_id: hook.subscription.id });
+      return list.length === 6 && list.every((d) => d.status === 'succeeded') ? list : undefined;
+    }, 20_000);
+    expect(done).toHaveLength(6);
+    expect(world.successesAt('/fixed').every((n) => n === 1)).toBe(true);
+    expect(world.successesAt('/fixed')).toHaveLength(6);
+  }, 60_000);
+});
