@@ -11,7 +11,8 @@ export interface OperatorTarget {
  * Writes one operational event, inside the caller's transaction (the one that made the
  * transition it reports, so a transition and its event commit together: exactly one each):
  * to the organization's active subscriptions of the type, except those of the connection
- * it is about, and a copy to the operator's organization.
+ * it is about, and a copy to the operator's organization. Where nobody subscribed nothing is
+ * written: the transition itself is on the connection (status, status_reason, the log line).
  */
 export async function writeOperationalEvent(
   tx: Store,
@@ -27,10 +28,11 @@ export async function writeOperationalEvent(
     const subscribers = (await tx.subscriptions.active(organizationId, event.type)).filter(
       (s) => s.connection_id !== event.connectionId,
     );
+    // Nobody subscribed: no event row (the tenant's event log holds what was delivered to it).
+    if (subscribers.length === 0) continue;
     const [eventId] = await tx.events.insertMany([
       { organization_id: organizationId, event_type: event.type, payload, profile: null, delivery_count: subscribers.length, created_at: now },
     ]);
-    if (subscribers.length === 0) continue;
     await tx.deliveries.insertMany(subscribers.map((s) => newDelivery(organizationId, eventId as number, s, now)));
     created += subscribers.length;
   }
