@@ -68,11 +68,21 @@ export async function migrate(opened: OpenedDatabase, schema?: string): Promise<
     provider: migrations(opened.dialect),
     ...(opened.dialect === 'postgres' && schema ? { migrationTableSchema: schema } : {}),
   });
-  const { error, results } = await migrator.migrateToLatest();
+  let { error, results } = await migrator.migrateToLatest();
+  // Kysely's migrator looks for its table by introspecting every schema of the database; a
+  // schema another client drops during that query fails it with 3F000 ("schema … does not
+  // exist", naming the other schema). Nothing was migrated then: look again.
+  for (let attempt = 1; attempt < 5 && isSchemaDroppedMeanwhile(error); attempt++) {
+    ({ error, results } = await migrator.migrateToLatest());
+  }
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {
     throw new Error(`migration ${failed?.migrationName ?? ''} failed: ${String(error)}`);
   }
+}
+
+function isSchemaDroppedMeanwhile(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '3F000';
 }
 
 function quoteIdent(name: string): string {
