@@ -1,8 +1,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Kysely, SqliteDialect } from 'kysely';
-import { RawSqlite } from '../store/raw-sqlite.js';
+import { RawSqlite } from '../store/sqlite/raw.js';
 import type { Database } from '../store/schema.js';
-import { openSqliteHandle } from '../store/sqlite-handle.js';
+import { openSqliteHandle } from '../store/sqlite/handle.js';
 import { Store } from '../store/store.js';
 import { type PassReport, type RemovalReason, runPass } from './maintenance.js';
 

@@ -1,7 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { PURGE_STALE_MS, purgeOrganization } from '../domain/organization-purge.js';
 import type { Store } from '../store/store.js';
-import { freePages, releaseFreePages, truncateWal } from '../store/vacuum.js';
+import { freePages, releaseFreePages, truncateWal } from '../store/sqlite/vacuum.js';
 import { type RetentionCounts, runRetention } from './retention.js';
 
 const EVERY_MS = 10 * 60_000;

@@ -6,6 +6,7 @@ import type { Store } from '../store/store.js';
 import type { EventTypeCatalog } from './event-types/catalog.js';
 import { OPERATIONAL_PREFIX } from './event-types/operational.js';
 import { type FieldError, HeraldError, notFound } from './errors.js';
+import type { AcceptedEvent, EventInput, IngestAnswer } from './ingest-answer.js';
 import { DEFAULT_INGEST_LIMITS, type IngestLimits, type IngestRequest, MAX_REQUESTS_PER_COMMIT, writeIngestCommit } from './ingest-commit.js';
 import { requestHash } from './request-hash.js';
 import { compile, toFieldErrors } from './validation.js';
@@ -15,24 +16,7 @@ export const MAX_BATCH = 1000;
 
 export { DEFAULT_INGEST_LIMITS, type IngestLimits } from './ingest-commit.js';
 
-export interface EventInput {
-  event_type: string;
-  data: unknown;
-  profile?: Record<string, string>;
-}
-
-export interface AcceptedEvent {
-  id: number;
-  event_type: string;
-  created_at: string;
-  deliveries: number;
-}
-
-/** What an ingest request answers; replayed as-is for a repeated Idempotency-Key. */
-export interface IngestAnswer {
-  accepted: AcceptedEvent[];
-  replayed: boolean;
-}
+export type { AcceptedEvent, EventInput, IngestAnswer } from './ingest-answer.js';
 
 export const profileSchema = {
   type: 'object',

@@ -3,7 +3,7 @@ import type { Limits } from '../config.js';
 import { DEFER, type Outcome } from '../store/group-commit.js';
 import type { DeliveriesTable } from '../store/schema.js';
 import type { Store } from '../store/store.js';
-import type { AcceptedEvent, EventInput, IngestAnswer } from './events.js';
+import type { AcceptedEvent, EventInput, IngestAnswer } from './ingest-answer.js';
 import { idempotencyKeyReused, tooManyDeliveries } from './limits.js';
 import { isoSeconds } from './time.js';
 

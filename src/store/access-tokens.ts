@@ -1,5 +1,5 @@
 import type { OrganizationStatus } from './schema.js';
-import type { Executor } from './store.js';
+import type { Executor } from './executor.js';
 
 /** A token still valid at `now`, with what decides whether it may still be used. */
 export interface TokenCredential {

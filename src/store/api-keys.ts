@@ -1,5 +1,5 @@
 import type { ApiKeyRow, OrganizationStatus } from './schema.js';
-import type { Executor } from './store.js';
+import type { Executor } from './executor.js';
 
 /** What authenticating with a key needs: the key, its expiry, and whether its organization is active. */
 export interface ApiKeyCredential {

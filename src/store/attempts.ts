@@ -1,9 +1,11 @@
 import { sql } from 'kysely';
-import type { AttemptRow, NewAttempt } from './schema.js';
 import { firstDeliveriesOf } from './deliveries.js';
-import type { RawSqlite } from './raw-sqlite.js';
-import { insertAttempts } from './sqlite-queue.js';
-import type { Executor } from './store.js';
+import type { Executor } from './executor.js';
+import { insertAttempts as insertPostgres } from './postgres/rows.js';
+import { onExecutor } from './postgres/sql.js';
+import type { AttemptRow, NewAttempt } from './schema.js';
+import type { RawSqlite } from './sqlite/raw.js';
+import { insertAttempts as insertSqlite } from './sqlite/rows.js';
 
 export class Attempts {
   constructor(
@@ -11,14 +13,11 @@ export class Attempts {
     private readonly raw?: RawSqlite,
   ) {}
 
+  /** Attempts whose delivery and subscription still exist (see sqlite/rows.ts, postgres/rows.ts). */
   async insertMany(rows: NewAttempt[]): Promise<void> {
     const raw = this.raw;
-    if (raw) {
-      return raw.exclusive(this.db, () => insertAttempts(raw, rows));
-    }
-    for (let i = 0; i < rows.length; i += 2000) {
-      await insertWhereDeliveryExists(this.db, rows.slice(i, i + 2000));
-    }
+    if (raw) return raw.exclusive(this.db, () => insertSqlite(raw, rows));
+    await insertPostgres(onExecutor(this.db), rows);
   }
 
   /**
@@ -70,24 +69,4 @@ export class Attempts {
   forDelivery(deliveryId: number): Promise<AttemptRow[]> {
     return this.db.selectFrom('attempts').selectAll().where('delivery_id', '=', deliveryId).orderBy('id').execute();
   }
-}
-
-/**
- * PostgreSQL: the rows as arrays (one bound parameter per column), inserted only where their
- * subscription and delivery still exist — one deleted while its request was out drops alone
- * instead of failing the batch's foreign key (see sqlite-queue.ts INSERT_ATTEMPT).
- */
-async function insertWhereDeliveryExists(db: Executor, rows: readonly NewAttempt[]): Promise<void> {
-  const col = <K extends keyof NewAttempt>(key: K) => rows.map((r) => r[key] ?? null);
-  await sql`insert into attempts (organization_id, delivery_id, subscription_id, connection_id, number, is_test,
-      started_at, duration_ms, url, request_headers, response_status, response_body, error)
-    select v.* from unnest(${col('organization_id')}::bigint[], ${col('delivery_id')}::bigint[],
-      ${col('subscription_id')}::bigint[], ${col('connection_id')}::bigint[], ${col('number')}::integer[],
-      ${col('is_test')}::integer[], ${col('started_at')}::bigint[], ${col('duration_ms')}::integer[],
-      ${col('url')}::text[], ${col('request_headers')}::text[], ${col('response_status')}::integer[],
-      ${col('response_body')}::text[], ${col('error')}::text[])
-      as v(organization_id, delivery_id, subscription_id, connection_id, number, is_test, started_at, duration_ms,
-        url, request_headers, response_status, response_body, error)
-    where exists (select 1 from subscriptions s where s.id = v.subscription_id)
-      and (v.delivery_id is null or exists (select 1 from deliveries d where d.id = v.delivery_id))`.execute(db);
 }

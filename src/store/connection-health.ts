@@ -1,6 +1,6 @@
 import type { Updateable } from 'kysely';
 import type { ConnectionHealth, ConnectionRow, ConnectionsTable } from './schema.js';
-import type { Executor } from './store.js';
+import type { Executor } from './executor.js';
 
 /** The columns the health monitor reads and reports. */
 export type HealthRow = Pick<

@@ -1,23 +1,8 @@
 import { sql } from 'kysely';
-import type { Executor } from './store.js';
+import type { Executor } from './executor.js';
 
 export const HOUR_MS = 3_600_000;
 export const hourOf = (ms: number) => Math.floor(ms / HOUR_MS) * HOUR_MS;
-
-/**
- * One result batch's finished deliveries of one connection, added to its hour (the same text
- * on both dialects; SQLite runs it prepared). Parameters: connection id, hour, succeeded,
- * failed, connection id. A connection deleted while its requests were out adds nothing: a
- * plain insert would fail its foreign key and with it the whole batch.
- */
-export const ADD_CONNECTION_OUTCOMES = `insert into connection_outcomes (connection_id, hour, succeeded, failed)
-  select ?, ?, ?, ? where exists (select 1 from connections where id = ?)
-  on conflict (connection_id, hour) do update set succeeded = connection_outcomes.succeeded + excluded.succeeded,
-    failed = connection_outcomes.failed + excluded.failed`;
-
-export function connectionOutcomeParams(connectionId: number, now: number, succeeded: number, failed: number): unknown[] {
-  return [connectionId, hourOf(now), succeeded, failed, connectionId];
-}
 
 export interface HourOutcomes {
   hour: number;

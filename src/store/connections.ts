@@ -1,6 +1,6 @@
 import type { Insertable, Updateable } from 'kysely';
 import type { ConnectionRow, ConnectionsTable } from './schema.js';
-import type { Executor } from './store.js';
+import type { Executor } from './executor.js';
 
 export class Connections {
   constructor(private readonly db: Executor) {}
@@ -134,18 +134,5 @@ export class Connections {
       .where('id', '=', id)
       .executeTakeFirst();
     return Number(result.numDeletedRows) === 1;
-  }
-
-  /** Counters behind the SendKit `stats`; they never touch `updated_at` (the cache key). */
-  async addStats(id: number, delivered: number, failed: number, lastDeliveredAt: number | null): Promise<void> {
-    await this.db
-      .updateTable('connections')
-      .set((eb) => ({
-        delivered_count: eb('delivered_count', '+', delivered),
-        failed_count: eb('failed_count', '+', failed),
-        ...(lastDeliveredAt !== null ? { last_delivered_at: lastDeliveredAt } : {}),
-      }))
-      .where('id', '=', id)
-      .execute();
   }
 }

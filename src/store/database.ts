@@ -1,65 +1,43 @@
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
+import type { Dialect } from './executor.js';
 import { migrations } from './migrations/index.js';
-import { RawSqlite, SQLITE_DURABLE_SYNC } from './raw-sqlite.js';
-import { openSqliteHandle } from './sqlite-handle.js';
-import { type SqliteQueue, sqliteQueue } from './sqlite-queue-client.js';
+import { openPool } from './postgres/open.js';
+import { PostgresQueue } from './postgres/queue.js';
+import type { DeliveryQueue } from './queue.js';
 import type { Database } from './schema.js';
-
-export type Dialect = 'sqlite' | 'postgres';
+import { openSqliteHandle } from './sqlite/handle.js';
+import { sqliteQueue } from './sqlite/queue.js';
+import { RawSqlite, SQLITE_DURABLE_SYNC } from './sqlite/raw.js';
 
 export interface OpenedDatabase {
   db: Kysely<Database>;
   dialect: Dialect;
+  /** The delivery hot path: claims and result batches (SQLite: off the main thread). */
+  queue: DeliveryQueue;
   /** PostgreSQL only: a pool for LISTEN connections, with the same settings. */
   pgConfig?: pg.ClientConfig;
   /** PostgreSQL only: the pool, whose idle-connection errors the process logs. */
   pool?: pg.Pool;
-  /** SQLite only: the handle for the delivery hot path's prepared statements. */
+  /** SQLite only: the handle for the fan-out's prepared statements. */
   raw?: RawSqlite;
-  /** SQLite only: claims and result batches, off the main thread. */
-  queue?: SqliteQueue;
   /** SQLite only: the database file (`:memory:` for an in-memory one). */
   file?: string;
 }
 
-// int8 (counts, ids, epoch-ms times) as numbers: every value Herald keeps fits in 2^53.
-pg.types.setTypeParser(20, (value) => Number(value));
-
 export function openDatabase(url: string, schema?: string): OpenedDatabase {
   if (/^postgres(ql)?:\/\//.test(url)) {
-    const pgConfig: pg.ClientConfig = {
-      connectionString: url,
-      // Operators (and tests) tell Herald's sessions apart in pg_stat_activity by this.
-      application_name: schema ? `herald ${schema}` : 'herald',
-      // While the server is away, a request fails within this instead of waiting forever.
-      connectionTimeoutMillis: 5000,
-      ...(schema ? { options: `-c search_path=${quoteIdent(schema)}` } : {}),
-    };
-    const pool = new pg.Pool({ ...pgConfig, max: 10 });
-    // An idle connection terminated by the server (restart, failover, pg_terminate_backend)
-    // is emitted here; without a listener it is an unhandled error that kills the process.
-    // The pool drops it and opens a new one on the next query; herald.ts logs it.
-    pool.on('error', () => undefined);
-    // The pool listens only while a connection is idle; one checked out (a transaction between
-    // two statements) that the server terminates would raise an unhandled error. Its query
-    // fails on its own, and the pool discards the broken connection when it comes back.
-    pool.on('connect', (client) => client.on('error', () => undefined));
-    return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), dialect: 'postgres', pgConfig, pool };
+    const { pool, config } = openPool(url, schema);
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    return { db, dialect: 'postgres', queue: new PostgresQueue(pool), pgConfig: config, pool };
   }
   const file = url.replace(/^sqlite:/, '');
   const raw = new RawSqlite(openSqliteHandle(file, SQLITE_DURABLE_SYNC, 8));
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw.kyselyDatabase() }) });
-  return {
-    db,
-    dialect: 'sqlite',
-    raw,
-    queue: sqliteQueue(file, raw, db),
-    file,
-  };
+  return { db, dialect: 'sqlite', queue: sqliteQueue(file, raw, db), raw, file };
 }
 
-export async function migrate(opened: OpenedDatabase, schema?: string): Promise<void> {
+export async function migrate(opened: Pick<OpenedDatabase, 'db' | 'dialect'>, schema?: string): Promise<void> {
   if (opened.dialect === 'postgres' && schema) {
     await sql`create schema if not exists ${sql.id(schema)}`.execute(opened.db);
   }
@@ -83,9 +61,4 @@ export async function migrate(opened: OpenedDatabase, schema?: string): Promise<
 
 function isSchemaDroppedMeanwhile(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '3F000';
-}
-
-function quoteIdent(name: string): string {
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`invalid schema name "${name}"`);
-  return name;
 }

@@ -1,12 +1,11 @@
 import { type Insertable, sql } from 'kysely';
-import { chunkSize } from './events.js';
-import type { Dialect } from './database.js';
-import type { RawSqlite } from './raw-sqlite.js';
-import type { SqliteQueue } from './sqlite-queue-client.js';
-import type { ClaimRequest, ClaimedDelivery, DeliveryUpdate } from './queue.js';
-import { insertDeliveries } from './sqlite-queue.js';
+import type { Dialect, Executor } from './executor.js';
+import { insertDeliveries as insertPostgres } from './postgres/rows.js';
+import { onExecutor } from './postgres/sql.js';
+import type { ClaimRequest, ClaimedDelivery, DeliveryQueue } from './queue.js';
 import type { DeliveriesTable, DeliveryRow, DeliveryStatus } from './schema.js';
-import type { Executor } from './store.js';
+import { insertDeliveries as insertSqlite } from './sqlite/rows.js';
+import type { RawSqlite } from './sqlite/raw.js';
 
 /**
  * A literal, not a bound parameter: SQLite uses a partial index only when the query's
@@ -15,9 +14,6 @@ import type { Executor } from './store.js';
 const PENDING = sql.lit('pending') as unknown as DeliveryStatus;
 const PARKED = sql.lit('parked') as unknown as DeliveryStatus;
 const FINISHED = [sql.lit('succeeded'), sql.lit('failed')] as unknown as DeliveryStatus[];
-
-/** PostgreSQL's clock in epoch milliseconds (the lease's time base on that dialect). */
-const DATABASE_NOW_MS = sql<number>`(extract(epoch from clock_timestamp()) * 1000)::bigint`;
 
 /**
  * Up to `batch` deliveries of these events (index deliveries_event), as a subquery:
@@ -44,73 +40,25 @@ export class Deliveries {
     private readonly db: Executor,
     private readonly dialect: Dialect,
     private readonly raw?: RawSqlite,
-    private readonly queue?: SqliteQueue,
+    private readonly queue?: DeliveryQueue,
   ) {}
 
+  /** The fan-out's rows: SQLite's prepared single-row insert, PostgreSQL's one unnest statement. */
   async insertMany(rows: Insertable<DeliveriesTable>[]): Promise<void> {
     const raw = this.raw;
-    if (raw) {
-      return raw.exclusive(this.db, () => insertDeliveries(raw, rows));
-    }
-    const size = chunkSize(this.dialect, 11);
-    for (let i = 0; i < rows.length; i += size) {
-      await this.db
-        .insertInto('deliveries')
-        .values(rows.slice(i, i + size))
-        .execute();
-    }
+    if (raw) return raw.exclusive(this.db, () => insertSqlite(raw, rows));
+    await insertPostgres(onExecutor(this.db), rows);
   }
 
   /**
    * Leases up to `limit` due deliveries, at most `perConnection` of any one connection, by
    * moving their `next_attempt_at` to the end of the lease (and marking them `leased`). It
    * looks at the `scan` earliest due rows only, so its cost does not grow with the backlog.
-   * PostgreSQL: SKIP LOCKED lets any number of workers claim side by side without double
-   * claims, and "now" is the database's clock, so workers with skewed clocks agree on leases.
-   * SQLite: the single statement is atomic under its one-writer lock.
+   * The dialect's queue runs it (sqlite/claim.ts, postgres/claim.ts).
    */
   claim(request: Omit<ClaimRequest, 'scan'>): Promise<ClaimedDelivery[]> {
-    const { limit, perConnection, exclude, leaseMs } = request;
-    const scan = Math.min(limit * 4, 20_000);
-    if (this.queue) return this.queue.claim({ ...request, scan });
-    const db = this.db;
-    const dbNow = this.dialect === 'postgres' ? DATABASE_NOW_MS : sql<number>`${request.now}`;
-    let scanned = db
-      .selectFrom('deliveries')
-      .select(['id', 'connection_id', 'next_attempt_at'])
-      .where('status', '=', PENDING)
-      .where('next_attempt_at', '<=', dbNow)
-      .orderBy('next_attempt_at')
-      .limit(scan);
-    if (exclude.length > 0) scanned = scanned.where('connection_id', 'not in', exclude);
-    if (this.dialect === 'postgres') scanned = scanned.forUpdate().skipLocked();
-    const ranked = db
-      .selectFrom(scanned.as('s'))
-      .select((eb) => [
-        's.id',
-        's.next_attempt_at',
-        eb.fn.agg<number>('row_number').over((o) => o.partitionBy('s.connection_id').orderBy('s.next_attempt_at')).as('rank'),
-      ]);
-    const due = db
-      .selectFrom(ranked.as('r'))
-      .select('r.id')
-      .where('r.rank', '<=', perConnection)
-      .orderBy('r.next_attempt_at')
-      .limit(limit);
-    return db
-      .updateTable('deliveries')
-      .set({ next_attempt_at: sql<number>`${dbNow} + ${leaseMs}`, leased: 1 })
-      .where('id', 'in', due)
-      .returning([
-        'id',
-        'organization_id',
-        'event_id',
-        'subscription_id',
-        'connection_id',
-        'attempt_count',
-        'next_attempt_at',
-      ])
-      .execute();
+    if (!this.queue) throw new Error('this store has no delivery queue');
+    return this.queue.claim({ ...request, scan: Math.min(request.limit * 4, 20_000) });
   }
 
   async nextDueAt(): Promise<number | undefined> {
@@ -144,61 +92,6 @@ export class Deliveries {
       .executeTakeFirstOrThrow();
     const due = row.due == null ? now : Number(row.due);
     return { pending: Number(row.pending), oldestDueMs: Math.max(0, now - due) };
-  }
-
-  /**
-   * Applies attempt results. Successes of one claim share their values, so they go as one
-   * UPDATE per (lease, status code); the rest one by one. The caller wraps it in a transaction.
-   */
-  async apply(updates: readonly DeliveryUpdate[], now: number): Promise<number[]> {
-    const applied: number[] = [];
-    const groups = new Map<string, DeliveryUpdate[]>();
-    for (const u of updates) {
-      if (u.status === 'succeeded' && u.attempted) {
-        const key = `${u.lease}:${u.lastStatus}`;
-        const group = groups.get(key);
-        if (group) group.push(u);
-        else groups.set(key, [u]);
-        continue;
-      }
-      const result = await this.db
-        .updateTable('deliveries')
-        .set((eb) => ({
-          status: u.status,
-          attempt_count: eb('attempt_count', '+', u.attempted ? 1 : 0),
-          next_attempt_at: u.nextAttemptAt,
-          last_status: u.lastStatus,
-          last_error: u.lastError,
-          updated_at: now,
-          leased: 0,
-        }))
-        .where('id', '=', u.id)
-        .where('next_attempt_at', '=', u.lease)
-        .where('status', '=', 'pending')
-        .executeTakeFirst();
-      if (Number(result.numUpdatedRows) === 1) applied.push(u.id);
-    }
-    for (const group of groups.values()) {
-      const first = group[0] as DeliveryUpdate;
-      const ids = group.map((u) => u.id);
-      const rows = await this.db
-        .updateTable('deliveries')
-        .set((eb) => ({
-          status: 'succeeded',
-          attempt_count: eb('attempt_count', '+', 1),
-          last_status: first.lastStatus,
-          last_error: null,
-          updated_at: now,
-          leased: 0,
-        }))
-        .where('id', 'in', ids)
-        .where('next_attempt_at', '=', first.lease)
-        .where('status', '=', 'pending')
-        .returning('id')
-        .execute();
-      for (const r of rows) applied.push(r.id);
-    }
-    return applied;
   }
 
   get(organizationId: number, id: number): Promise<DeliveryRow | undefined> {
@@ -335,17 +228,5 @@ export class Deliveries {
       .where('created_at', '>=', since)
       .executeTakeFirst();
     return Number(result.numUpdatedRows);
-  }
-
-  /** Gives leased deliveries back unattempted (a worker stopping, or holding more than it can send). */
-  async release(ids: readonly number[], lease: number, now: number): Promise<void> {
-    if (ids.length === 0) return;
-    await this.db
-      .updateTable('deliveries')
-      .set({ next_attempt_at: now, leased: 0 })
-      .where('id', 'in', ids)
-      .where('next_attempt_at', '=', lease)
-      .where('status', '=', 'pending')
-      .execute();
   }
 }

@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import type { Executor } from './store.js';
+import type { Executor } from './executor.js';
 
 export const MINUTE_MS = 60_000;
 
@@ -9,30 +9,11 @@ export const MINUTE_MS = 60_000;
  */
 export const OUTCOME_SHARD = randomInt(64);
 
-/** The upsert of one result batch's outcomes, the same text on both dialects (SQLite runs it prepared). */
-export const ADD_OUTCOMES = `insert into delivery_outcomes (minute, shard, succeeded, failed) values (?, ?, ?, ?)
-  on conflict (minute, shard) do update set succeeded = delivery_outcomes.succeeded + excluded.succeeded,
-    failed = delivery_outcomes.failed + excluded.failed`;
-
 export const minuteOf = (ms: number) => Math.floor(ms / MINUTE_MS) * MINUTE_MS;
 
 /** Deliveries finished per minute (written with each result batch), for the admin stats. */
 export class DeliveryOutcomes {
   constructor(private readonly db: Executor) {}
-
-  async add(now: number, succeeded: number, failed: number): Promise<void> {
-    if (succeeded === 0 && failed === 0) return;
-    await this.db
-      .insertInto('delivery_outcomes')
-      .values({ minute: minuteOf(now), shard: OUTCOME_SHARD, succeeded, failed })
-      .onConflict((oc) =>
-        oc.columns(['minute', 'shard']).doUpdateSet((eb) => ({
-          succeeded: eb('delivery_outcomes.succeeded', '+', eb.ref('excluded.succeeded')),
-          failed: eb('delivery_outcomes.failed', '+', eb.ref('excluded.failed')),
-        })),
-      )
-      .execute();
-  }
 
   /** Deliveries finished in the minutes from `since` on (its primary key's range). */
   async since(since: number): Promise<{ succeeded: number; failed: number }> {

@@ -1,7 +1,7 @@
 import { type Insertable, sql } from 'kysely';
-import type { Dialect } from './database.js';
+import type { Dialect } from './executor.js';
 import type { DeliveryStatus, EventRow, EventsTable } from './schema.js';
-import type { Executor } from './store.js';
+import type { Executor } from './executor.js';
 
 export interface EventFilter {
   eventType?: string;

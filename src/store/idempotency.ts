@@ -1,4 +1,4 @@
-import type { Executor } from './store.js';
+import type { Executor } from './executor.js';
 
 export const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
 

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { OrganizationRow, OrganizationStatus } from './schema.js';
-import type { Executor } from './store.js';
+import type { Executor } from './executor.js';
 
 /** Literal, for the partial index organizations_deleting (see deliveries.ts PENDING). */
 const DELETING = sql.lit('deleting') as unknown as OrganizationStatus;

@@ -1,6 +1,6 @@
 import type { Selectable } from 'kysely';
 import type { OrganizationStatus, PortalSessionsTable } from './schema.js';
-import type { Executor } from './store.js';
+import type { Executor } from './executor.js';
 
 export type PortalSessionRow = Selectable<PortalSessionsTable>;
 

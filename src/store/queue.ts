@@ -35,6 +35,16 @@ export interface ClaimRequest {
   exclude: readonly number[];
 }
 
+/**
+ * The hot path of one dialect (sqlite/queue.ts, postgres/queue.ts): claims, and result
+ * batches written in one transaction that return the ids whose lease still held.
+ */
+export interface DeliveryQueue {
+  claim(request: ClaimRequest): Promise<ClaimedDelivery[]>;
+  record(batch: ResultBatch): Promise<number[]>;
+  close(): Promise<void>;
+}
+
 /** One batch of results, written in one transaction. */
 export interface ResultBatch {
   now: number;
@@ -132,22 +142,3 @@ export function healthTallies(batch: ResultBatch, applied: Set<number>): HealthT
   return [...tallies.values()].sort((a, b) => a.connectionId - b.connectionId);
 }
 
-/**
- * The statement applying one tally (both dialects, positional parameters in this order:
- * see healthParams). A success restarts the streak; any attempt clears the probe marker
- * (the probe went out; the monitor picks the next one).
- */
-export const APPLY_HEALTH_SQL = `update connections set
-  consecutive_failures = case when ? = 1 then ? else consecutive_failures + ? end,
-  failing_since = case when ? = 1 then ? else coalesce(failing_since, ?) end,
-  last_success_at = case when ? = 1 then ? else last_success_at end,
-  last_failure_at = case when ? > 0 then ? else last_failure_at end,
-  last_attempt_status = ?, last_attempt_error = ?,
-  exhausted_count = exhausted_count + ?,
-  probe_delivery_id = null
-  where id = ?`;
-
-export function healthParams(t: HealthTally, now: number): unknown[] {
-  const ok = t.succeeded ? 1 : 0;
-  return [ok, t.failures, t.failures, ok, t.firstFailureAt, t.firstFailureAt, ok, now, t.failures, now, t.lastStatus, t.lastError, t.exhausted, t.connectionId];
-}

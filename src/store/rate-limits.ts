@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Executor } from './store.js';
+import type { Executor } from './executor.js';
 
 /**
  * PostgreSQL: request counters in the `rate_limits` table (migration 0004), shared by every

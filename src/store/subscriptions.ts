@@ -1,6 +1,6 @@
 import type { Insertable, Updateable } from 'kysely';
 import type { OrganizationStatus, SubscriptionRow, SubscriptionsTable } from './schema.js';
-import type { Executor } from './store.js';
+import type { Executor } from './executor.js';
 
 export interface SubscriptionFilter {
   eventType?: string;
@@ -103,15 +103,6 @@ export class Subscriptions {
     let query = this.db.deleteFrom('subscriptions').where('connection_id', '=', connectionId);
     if (keep.length > 0) query = query.where('event_type', 'not in', keep);
     await query.execute();
-  }
-
-  async deactivateForConnection(connectionId: number, reason: string, now: number): Promise<void> {
-    await this.db
-      .updateTable('subscriptions')
-      .set({ is_active: 0, status_reason: reason, updated_at: now })
-      .where('connection_id', '=', connectionId)
-      .where('is_active', '=', 1)
-      .execute();
   }
 
   async setActiveForConnection(connectionId: number, active: boolean, now: number): Promise<void> {

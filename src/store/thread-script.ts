@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 
 /**
  * The URL of a worker thread's script, `script` relative to the source root (e.g.
- * `store/sqlite-queue-thread.js`). Run from source (the tests run TypeScript in-process), the
+ * `store/sqlite/queue-thread.js`). Run from source (the tests run TypeScript in-process), the
  * compiled script of the same tree stands in: `npm test` builds before it runs.
  */
 export function threadScript(script: string): URL {

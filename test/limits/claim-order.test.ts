@@ -10,9 +10,9 @@ import { markedEvent, rows, subscribers } from './helpers.js';
 class CountingStore extends Store {
   transactions = 0;
 
-  override transaction<T>(fn: (tx: Store) => Promise<T>, options?: { relaxed?: boolean }): Promise<T> {
+  override transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
     this.transactions++;
-    return super.transaction(fn, options);
+    return super.transaction(fn);
   }
 }
 

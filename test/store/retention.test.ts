@@ -12,7 +12,7 @@ import { runRetention } from '../../src/delivery/retention.js';
 import { minuteOf } from '../../src/store/delivery-outcomes.js';
 import type { DeliveryStatus } from '../../src/store/schema.js';
 import { tryLockRetention } from '../../src/store/advisory-locks.js';
-import { freePages, releaseFreePages } from '../../src/store/vacuum.js';
+import { freePages, releaseFreePages } from '../../src/store/sqlite/vacuum.js';
 import { createHook } from '../delivery/helpers.js';
 import { DATABASES, type TestHerald, startHerald } from '../support/herald.js';
 

@@ -1,5 +1,5 @@
 import type { Migration, MigrationProvider } from 'kysely';
-import type { Dialect } from '../database.js';
+import type { Dialect } from '../executor.js';
 import { initial } from './0001-initial.js';
 import { dueWithConnection } from './0002-due-with-connection.js';
 import { engine } from './0003-engine.js';

@@ -1,8 +1,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { openSqliteHandle } from './sqlite-handle.js';
-import { BUSY_TIMEOUT_MS, RawSqlite } from './raw-sqlite.js';
-import type { ClaimRequest, ResultBatch } from './queue.js';
-import { claimDue, recordResults } from './sqlite-queue.js';
+import type { ClaimRequest, ResultBatch } from '../queue.js';
+import { claimDue } from './claim.js';
+import { openSqliteHandle } from './handle.js';
+import { BUSY_TIMEOUT_MS, RawSqlite } from './raw.js';
+import { recordResults } from './results.js';
 
 /**
  * The queue thread: its own connection to the SQLite file, running claims and result

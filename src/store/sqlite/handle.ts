@@ -1,12 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { BUSY_TIMEOUT_MS } from './raw-sqlite.js';
+import { BUSY_TIMEOUT_MS } from './raw.js';
 
 /**
  * Opens a SQLite file as Herald uses it. `synchronous`: FULL on the main connection (an
  * acknowledged event survives even a power cut; commits are grouped, so the fsync is paid
- * per batch, not per event), NORMAL on the queue thread's (see sqlite-queue-thread.ts).
+ * per batch, not per event), NORMAL on the queue thread's (see sqlite/queue-thread.ts).
  */
 export function openSqliteHandle(file: string, synchronous: 'full' | 'normal', cacheMiB: number): SQLite.Database {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });

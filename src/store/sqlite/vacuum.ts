@@ -1,4 +1,4 @@
-import type { Store } from './store.js';
+import type { Store } from '../store.js';
 
 /** Pages given back per transaction: each step moves pages and truncates, holding the write lock briefly. */
 const STEP_PAGES = 1000;

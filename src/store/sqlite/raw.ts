@@ -1,6 +1,6 @@
 import type SQLite from 'better-sqlite3';
 import type { SqliteDatabase } from 'kysely';
-import type { Executor } from './store.js';
+import type { Executor } from '../executor.js';
 
 /** FULL: an acknowledged event survives even a power cut (commits are grouped, so rarely paid). */
 export const SQLITE_DURABLE_SYNC = 'full' as const;

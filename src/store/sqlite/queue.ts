@@ -1,26 +1,21 @@
 import { Worker } from 'node:worker_threads';
 import type { Kysely } from 'kysely';
-import type { RawSqlite } from './raw-sqlite.js';
-import type { Database } from './schema.js';
-import type { QueueReply, QueueRequest } from './sqlite-queue-thread.js';
-import type { ClaimRequest, ClaimedDelivery, ResultBatch } from './queue.js';
-import { claimDue, recordResults } from './sqlite-queue.js';
-import { threadScript } from './thread-script.js';
+import type { ClaimRequest, ClaimedDelivery, DeliveryQueue, ResultBatch } from '../queue.js';
+import type { Database } from '../schema.js';
+import { threadScript } from '../thread-script.js';
+import { claimDue } from './claim.js';
+import type { QueueReply, QueueRequest } from './queue-thread.js';
+import type { RawSqlite } from './raw.js';
+import { recordResults } from './results.js';
 
 /** Claims and result batches on SQLite: on the queue thread for a file, inline for `:memory:`. */
-export interface SqliteQueue {
-  claim(request: ClaimRequest): Promise<ClaimedDelivery[]>;
-  record(batch: ResultBatch): Promise<number[]>;
-  close(): Promise<void>;
-}
-
-export function sqliteQueue(file: string, raw: RawSqlite, db: Kysely<Database>): SqliteQueue {
+export function sqliteQueue(file: string, raw: RawSqlite, db: Kysely<Database>): DeliveryQueue {
   // An in-memory database exists on its own connection only.
   return file === ':memory:' ? new InlineQueue(raw, db) : new ThreadQueue(file);
 }
 
 /** Started on first use, so processes that only serve the API never start it. */
-class ThreadQueue implements SqliteQueue {
+class ThreadQueue implements DeliveryQueue {
   #worker: Worker | undefined;
   #next = 1;
   readonly #pending = new Map<number, { resolve: (value: never) => void; reject: (error: Error) => void }>();
@@ -46,7 +41,7 @@ class ThreadQueue implements SqliteQueue {
   #start(): Worker {
     // The thread holds one batch at a time: a small heap keeps V8 from growing it (and the
     // process's resident memory) just because memory is there.
-    const worker = new Worker(threadScript('store/sqlite-queue-thread.js'), {
+    const worker = new Worker(threadScript('store/sqlite/queue-thread.js'), {
       workerData: { file: this.file },
       resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 8 },
     });
@@ -75,7 +70,7 @@ class ThreadQueue implements SqliteQueue {
   }
 }
 
-class InlineQueue implements SqliteQueue {
+class InlineQueue implements DeliveryQueue {
   constructor(
     private readonly raw: RawSqlite,
     private readonly db: Kysely<Database>,
