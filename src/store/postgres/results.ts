@@ -26,13 +26,13 @@ import { type Sql, column } from './sql.js';
  * with the counters updated last, the batch held the deliveries and waited for the connection
  * while the DELETE held the connection and waited for the deliveries).
  */
-const LOCK_CONNECTIONS = prepared(
+export const LOCK_CONNECTIONS = prepared(
   'lock_connections',
   `select id from connections where id = any($1::bigint[]) order by id for no key update`,
 );
 
 /** Each update applies only while its lease holds (a stale worker's result matches nothing). */
-const APPLY = prepared(
+export const APPLY = prepared(
   'apply_results',
   `update deliveries d set status = v.status, attempt_count = d.attempt_count + v.attempted,
       next_attempt_at = v.next_attempt_at, last_status = v.last_status, last_error = v.last_error,
@@ -43,20 +43,20 @@ const APPLY = prepared(
     returning d.id`,
 );
 
-const RELEASE = prepared(
+export const RELEASE = prepared(
   'release_leases',
   `update deliveries d set next_attempt_at = $3, leased = 0
     from unnest($1::bigint[], $2::bigint[]) as v(id, lease)
     where d.id = v.id and d.next_attempt_at = v.lease and d.status = 'pending'`,
 );
 
-const DEACTIVATE = prepared(
+export const DEACTIVATE = prepared(
   'deactivate_subscriptions',
   `update subscriptions set is_active = 0, status_reason = $2, updated_at = $3 where connection_id = $1 and is_active = 1`,
 );
 
 /** SendKit's per-connection counters of final outcomes. */
-const ADD_STATS = prepared(
+export const ADD_STATS = prepared(
   'add_connection_stats',
   `update connections c set delivered_count = c.delivered_count + v.delivered, failed_count = c.failed_count + v.failed,
       last_delivered_at = case when v.delivered > 0 then $4 else c.last_delivered_at end
@@ -64,7 +64,7 @@ const ADD_STATS = prepared(
     where c.id = v.id`,
 );
 
-const ADD_OUTCOMES = prepared(
+export const ADD_OUTCOMES = prepared(
   'add_outcomes',
   `insert into delivery_outcomes (minute, shard, succeeded, failed) values ($1, $2, $3, $4)
     on conflict (minute, shard) do update set succeeded = delivery_outcomes.succeeded + excluded.succeeded,
@@ -72,7 +72,7 @@ const ADD_OUTCOMES = prepared(
 );
 
 /** The hour's outcomes per connection; a connection deleted meanwhile adds nothing (its foreign key). */
-const ADD_CONNECTION_OUTCOMES = prepared(
+export const ADD_CONNECTION_OUTCOMES = prepared(
   'add_connection_outcomes',
   `insert into connection_outcomes (connection_id, hour, succeeded, failed)
     select v.id, $2, v.succeeded, v.failed from unnest($1::bigint[], $3::bigint[], $4::bigint[]) as v(id, succeeded, failed)
@@ -82,7 +82,7 @@ const ADD_CONNECTION_OUTCOMES = prepared(
 );
 
 /** queue.ts's APPLY_HEALTH_SQL for every connection of the batch at once (its meaning: see there). */
-const APPLY_HEALTH = prepared(
+export const APPLY_HEALTH = prepared(
   'apply_health',
   `update connections c set
       consecutive_failures = case when v.ok = 1 then v.failures else c.consecutive_failures + v.failures end,

@@ -9,7 +9,7 @@ import { type Sql, column } from './sql.js';
  * rows. A multi-row VALUES list is parsed and planned anew for every length; this text is
  * the same for 1 row and 100,000.
  */
-const INSERT_DELIVERIES = prepared(
+export const INSERT_DELIVERIES = prepared(
   'insert_deliveries',
   `insert into deliveries (organization_id, event_id, subscription_id, connection_id, status, attempt_count,
       next_attempt_at, last_status, last_error, created_at, updated_at)
@@ -22,7 +22,7 @@ const INSERT_DELIVERIES = prepared(
  * while its request was out drops alone instead of failing the batch's foreign key (and with
  * it every tenant's results; see sqlite/rows.ts).
  */
-const INSERT_ATTEMPTS = prepared(
+export const INSERT_ATTEMPTS = prepared(
   'insert_attempts',
   `insert into attempts (organization_id, delivery_id, subscription_id, connection_id, number, is_test,
       started_at, duration_ms, url, request_headers, response_status, response_body, error)
