@@ -13,7 +13,7 @@ import { ceiling } from './scenarios/ceiling.mjs';
 import { fanout } from './scenarios/fanout.mjs';
 import { ingest } from './scenarios/ingest.mjs';
 import { isolation } from './scenarios/isolation.mjs';
-import { latency } from './scenarios/latency.mjs';
+import { latency, latencyPostgres } from './scenarios/latency.mjs';
 import { noisyTenant } from './scenarios/noisy-tenant.mjs';
 import { postgres } from './scenarios/postgres.mjs';
 import { profile } from './scenarios/profile.mjs';
@@ -24,6 +24,7 @@ const SCENARIOS = [
   ['ceiling', ceiling],
   ['throughput', throughput],
   ['latency', latency],
+  ['latency-postgres', latencyPostgres],
   ['fanout', fanout],
   ['isolation', isolation],
   ['backlog', backlog],
@@ -34,7 +35,7 @@ const SCENARIOS = [
   ['retention', retention],
 ];
 const EXTRA = [['profile', profile]];
-const ALIASES = { 1: 'ceiling', 2: 'throughput', 3: 'latency', 4: 'fanout', 5: 'isolation', 6: 'backlog', 7: 'ingest', 8: 'postgres', 9: 'bullmq', 10: 'noisy', 11: 'retention', pg: 'postgres', sqlite: 'throughput' };
+const ALIASES = { 1: 'ceiling', 2: 'throughput', 3: 'latency', '3b': 'latency-postgres', 4: 'fanout', 5: 'isolation', 6: 'backlog', 7: 'ingest', 8: 'postgres', 9: 'bullmq', 10: 'noisy', 11: 'retention', pg: 'postgres', sqlite: 'throughput' };
 
 const SIZES = {
   full: {

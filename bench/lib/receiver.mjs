@@ -29,6 +29,8 @@ function reset() {
     seen: new Set(),
     buckets: new Map(),
     latencies: [],
+    // Send second → that second's latencies: the per-second series shows when a tail happened.
+    latencyBySecond: new Map(),
     ignored: 0,
     connections: 0,
     closed: 0,
@@ -112,7 +114,13 @@ function makeHandler(index) {
       state.last = t;
       const second = Math.floor(t / 1000);
       state.buckets.set(second, (state.buckets.get(second) ?? 0) + 1);
-      if (latencyMode) state.latencies.push(t - sent);
+      if (latencyMode) {
+        state.latencies.push(t - sent);
+        const sentSecond = Math.floor(sent / 1000);
+        const list = state.latencyBySecond.get(sentSecond);
+        if (list) list.push(t - sent);
+        else state.latencyBySecond.set(sentSecond, [t - sent]);
+      }
       if (waiter) check();
     });
   };
@@ -186,6 +194,12 @@ serveRpc({
       ignored: state.ignored,
       latency: state.latencies.length ? summarize(state.latencies) : undefined,
       perSecond: seconds.map(([, n]) => n),
+      latencyPerSecond: [...state.latencyBySecond.entries()]
+        .sort((a, b) => a[0] - b[0])
+        .map(([second, values]) => {
+          const l = summarize(values);
+          return { second, n: l.count, p50: +l.p50.toFixed(2), p99: +l.p99.toFixed(2), max: +l.max.toFixed(2) };
+        }),
     };
   },
   async stop() {
