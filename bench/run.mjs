@@ -9,8 +9,10 @@ import { parseArgs } from 'node:util';
 import { BENCH_DIR, HERALD_MAIN, HERALD_OVERRIDES, ROOT, childCpu, cleanupAll, installExitHandlers, interrupted, machineCpuMs } from './lib/procs.mjs';
 import { backlog } from './scenarios/backlog.mjs';
 import { bullmq } from './scenarios/bullmq.mjs';
+import { bullmqPostgres } from './scenarios/bullmq-postgres.mjs';
 import { ceiling } from './scenarios/ceiling.mjs';
 import { fanout } from './scenarios/fanout.mjs';
+import { graphile } from './scenarios/graphile.mjs';
 import { ingest } from './scenarios/ingest.mjs';
 import { isolation } from './scenarios/isolation.mjs';
 import { latency } from './scenarios/latency.mjs';
@@ -18,6 +20,7 @@ import { noisyTenant } from './scenarios/noisy-tenant.mjs';
 import { postgres } from './scenarios/postgres.mjs';
 import { profile } from './scenarios/profile.mjs';
 import { retention } from './scenarios/retention.mjs';
+import { scaling } from './scenarios/scaling.mjs';
 import { throughput } from './scenarios/throughput.mjs';
 
 const SCENARIOS = [
@@ -32,9 +35,12 @@ const SCENARIOS = [
   ['bullmq', bullmq],
   ['noisy', noisyTenant],
   ['retention', retention],
+  ['scaling', scaling],
+  ['bullmq-postgres', bullmqPostgres],
+  ['graphile', graphile],
 ];
 const EXTRA = [['profile', profile]];
-const ALIASES = { 1: 'ceiling', 2: 'throughput', 3: 'latency', 4: 'fanout', 5: 'isolation', 6: 'backlog', 7: 'ingest', 8: 'postgres', 9: 'bullmq', 10: 'noisy', 11: 'retention', pg: 'postgres', sqlite: 'throughput' };
+const ALIASES = { 1: 'ceiling', 2: 'throughput', 3: 'latency', 4: 'fanout', 5: 'isolation', 6: 'backlog', 7: 'ingest', 8: 'postgres', 9: 'bullmq', 10: 'noisy', 11: 'retention', 12: 'scaling', 13: 'bullmq-postgres', 14: 'graphile', pg: 'postgres', sqlite: 'throughput', 'graphile-worker': 'graphile' };
 
 const SIZES = {
   full: {
@@ -64,6 +70,7 @@ const SIZES = {
     retentionEndpoints: 50,
     retentionEventsPerBatch: 40, // × 50 = 2,000 deliveries per batch
     retentionWindow: 20_000, // deliveries outstanding at most (closed loop)
+    scalingRuns: 1, // runs per worker count (1, 2, 4 workers); the median when more
   },
   quick: {
     ceilingWindows: 3,
@@ -91,6 +98,7 @@ const SIZES = {
     retentionEndpoints: 50,
     retentionEventsPerBatch: 40,
     retentionWindow: 20_000,
+    scalingRuns: 1,
   },
 };
 
@@ -102,8 +110,8 @@ const USAGE = `usage: npm run bench -- [--quick] [--only name,…] [--profile]
   --profile    also run scenario 2 under the CPU profiler (and once with SQLite timings) and summarise
   --herald-env HERALD_X=value   extra setting for every Herald process (repeatable; NODE_OPTIONS too), e.g. to try a tuning
   --size key=value             override one of the sizes (e.g. events=500, throughputRuns=1) for development
-  --reference results.json      take scenario 2's figure from an earlier run when it is not run now
-                                (ratios of 5, 6, 8, 9 then say which run they refer to)`;
+  --reference results.json      take scenario 2's (and 8's) figure from an earlier run when it is not run now
+                                (ratios of 5, 6, 8, 9, 13, 14 then say which run they refer to)`;
 
 /** `--size events=500` overrides one of SIZES for a development run. */
 function withOverrides(sizes, overrides) {
@@ -225,17 +233,30 @@ async function main() {
     ceiling: undefined,
     throughput: undefined,
     throughputLabel: 'scenario 2',
+    postgres: undefined, // Herald on PostgreSQL (scenario 8): the numerator of 13 and 14
+    postgresLabel: 'scenario 8',
   };
-  if (values.reference && !selected.includes('throughput')) {
+  if (values.reference) {
     const ref = JSON.parse(readFileSync(values.reference, 'utf8'));
     const value = ref.results?.throughput?.perSecond;
-    if (!Number.isFinite(value)) {
-      console.error(`${values.reference} has no scenario 2 (throughput) figure`);
+    const pgValue = ref.results?.postgres?.perSecond;
+    const wantsThroughput = !selected.includes('throughput');
+    const wantsPostgres = !selected.includes('postgres') && Number.isFinite(pgValue);
+    if (wantsThroughput && !Number.isFinite(value) && !wantsPostgres) {
+      console.error(`${values.reference} has no scenario 2 (throughput) or 8 (postgres) figure`);
       return 2;
     }
-    ctx.throughput = value;
-    ctx.throughputLabel = `scenario 2 of ${ref.date}`;
-    info.reference = { file: values.reference, date: ref.date, throughputPerSecond: value };
+    info.reference = { file: values.reference, date: ref.date };
+    if (wantsThroughput && Number.isFinite(value)) {
+      ctx.throughput = value;
+      ctx.throughputLabel = `scenario 2 of ${ref.date}`;
+      info.reference.throughputPerSecond = value;
+    }
+    if (wantsPostgres) {
+      ctx.postgres = pgValue;
+      ctx.postgresLabel = `scenario 8 of ${ref.date}`;
+      info.reference.postgresPerSecond = pgValue;
+    }
   }
   console.log(
     `Herald bench (${mode}) — ${info.machine.cores} cores (${info.machine.cpuModel}), ${info.machine.memoryMb} MB, node ${info.machine.node}, ` +
