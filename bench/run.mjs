@@ -7,6 +7,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BENCH_DIR, HERALD_MAIN, HERALD_OVERRIDES, ROOT, childCpu, cleanupAll, installExitHandlers, interrupted, machineCpuMs } from './lib/procs.mjs';
+import { postgresCpuMsBetween, readPostgresCpu } from './lib/postgres-cpu.mjs';
 import { backlog } from './scenarios/backlog.mjs';
 import { bullmq } from './scenarios/bullmq.mjs';
 import { bullmqPostgres } from './scenarios/bullmq-postgres.mjs';
@@ -40,6 +41,8 @@ const SCENARIOS = [
   ['graphile', graphile],
 ];
 const EXTRA = [['profile', profile]];
+// Scenarios whose work includes the local PostgreSQL server's: its CPU is the bench's there.
+const USES_POSTGRES = new Set(['postgres', 'scaling', 'bullmq-postgres', 'graphile']);
 const ALIASES = { 1: 'ceiling', 2: 'throughput', 3: 'latency', 4: 'fanout', 5: 'isolation', 6: 'backlog', 7: 'ingest', 8: 'postgres', 9: 'bullmq', 10: 'noisy', 11: 'retention', 12: 'scaling', 13: 'bullmq-postgres', 14: 'graphile', pg: 'postgres', sqlite: 'throughput', 'graphile-worker': 'graphile' };
 
 const SIZES = {
@@ -279,12 +282,14 @@ async function main() {
     if (interrupted.signal) break;
     const fn = all.get(name);
     const t0 = Date.now();
-    const cpu0 = { machine: machineCpuMs(), children: childCpu.ms, self: process.cpuUsage() };
+    const cpu0 = { machine: machineCpuMs(), children: childCpu.ms, self: process.cpuUsage(), postgres: USES_POSTGRES.has(name) ? readPostgresCpu() : undefined };
     // The share of the machine's CPU used by processes outside the bench during a scenario:
-    // other work on the machine that the figures compete with.
+    // other work on the machine that the figures compete with (PostgreSQL is the bench's
+    // own in the scenarios that use it).
     const otherLoad = () => {
       const self = process.cpuUsage(cpu0.self);
-      const ours = childCpu.ms - cpu0.children + (self.user + self.system) / 1000;
+      const postgresMs = cpu0.postgres ? postgresCpuMsBetween(cpu0.postgres, readPostgresCpu()) : 0;
+      const ours = childCpu.ms - cpu0.children + (self.user + self.system) / 1000 + postgresMs;
       const wall = Date.now() - t0;
       return Math.max(0, (machineCpuMs() - cpu0.machine - ours) / (wall * os.cpus().length));
     };

@@ -61,8 +61,8 @@ export async function scaling(ctx) {
         return {
           scenario: `12 scaling: PostgreSQL, 1 api + ${c.workers} worker${c.workers > 1 ? 's' : ''} (${fmtInt(r.deliveries)} deliveries)`,
           figure:
-            `${fmtInt(c.perSecond)} deliveries/s${c.runs.length > 1 ? ` (median of ${c.runs.length})` : ''}; per worker ${r.perWorkerRequests.map(fmtInt).join(' / ')}; ` +
-            `CPU: Herald ${fmtShare(r.heraldCpuShare)}, PostgreSQL ${fmtShare(r.postgresCpuShare)} (of 2 cores: ${fmtShare(2)})${r.note}`,
+            `${fmtInt(c.perSecond)} deliveries/s${c.runs.length > 1 ? ` (median of ${c.runs.length})` : ''}; per worker ${r.perWorkerPerSecond.map(fmtInt).join(' / ')}/s; ` +
+            `CPU (100% = 1 core): Herald ${fmtShare(r.heraldCpuShare)}, PostgreSQL ${fmtShare(r.postgresCpuShare)}${r.note}`,
           ratio: `${fmtRatio(c.perSecond / base)} 1 worker, ${fmtRatio(c.perSecond / ctx.ceiling)} ceiling`,
           target: '—',
           met: '',

@@ -3,7 +3,7 @@
 // per (event, endpoint) added in bulk with the same options as the Redis baseline.
 import { Queue, createPostgresBackend, runMigrations } from 'bullmq';
 import pg from 'pg';
-import { now, parcelEvent } from '../../lib/common.mjs';
+import { now, parcelEvent, sleep } from '../../lib/common.mjs';
 import { serveRpc } from '../../lib/rpc.mjs';
 import { jobChunks } from '../bullmq/job-options.mjs';
 
@@ -36,9 +36,17 @@ serveRpc({
     }
     return { start, end: now(), jobs: added };
   },
-  /** What BullMQ keeps of the run: its job counts by state (the schema itself is dropped by the bench). */
+  /**
+   * What BullMQ keeps of the run: its job counts by state, once the jobs still finishing
+   * (delivered, completion not yet committed) are done, at most 5 s later.
+   */
   async counts() {
-    return queue.getJobCounts('completed', 'failed', 'waiting', 'active', 'delayed');
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      const counts = await queue.getJobCounts('completed', 'failed', 'waiting', 'active', 'delayed');
+      if (counts.active + counts.waiting === 0 || Date.now() > deadline) return counts;
+      await sleep(100);
+    }
   },
   async close() {
     await queue?.close();
