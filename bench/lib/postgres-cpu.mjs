@@ -1,7 +1,7 @@
 // CPU used by the local PostgreSQL server: every process named `postgres` (postmaster,
-// backends, background writers), from /proc/<pid>/stat. Backends come and go during a run,
-// so a reading keeps each process's time and the postmaster's reaped children's time
-// (cutime + cstime), and the difference of two readings counts every process once.
+// backends, background writers), from /proc/<pid>/stat. Backends come and go during a run:
+// a reading keeps each process's time and the postmaster's reaped children's (cutime +
+// cstime), and the difference of two readings counts each process's time in between once.
 import { readdirSync, readFileSync } from 'node:fs';
 
 /** Map pid → CPU ms so far (the postmaster's includes its exited children). */
@@ -30,9 +30,14 @@ export function readPostgresCpu() {
   return out;
 }
 
-/** CPU ms PostgreSQL used between two readings (processes born since count from zero). */
+/**
+ * CPU ms PostgreSQL used between two readings. A process born since counts from zero; one
+ * that exited since has its whole life in the postmaster's reaped-children time, so what
+ * it had used before the first reading comes off again.
+ */
 export function postgresCpuMsBetween(before, after) {
   let ms = 0;
   for (const [pid, now] of after) ms += Math.max(0, now - (before.get(pid) ?? 0));
-  return ms;
+  for (const [pid, then] of before) if (!after.has(pid)) ms -= then;
+  return Math.max(0, ms);
 }
