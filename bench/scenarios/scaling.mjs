@@ -44,9 +44,14 @@ export async function scaling(ctx) {
           heraldCpuShare: run.heraldCpuShare.reduce((a, b) => a + b, 0),
           postgresCpuShare: run.postgresCpuShare,
         };
+        // CPU per delivery: work that grows with the workers (claims returning fewer rows,
+        // contention on the same rows) bends the curve even before the cores run out.
+        summary.heraldCpuUsPerDelivery = (summary.heraldCpuShare * run.seconds * 1e6) / run.deliveries;
+        summary.postgresCpuUsPerDelivery = (summary.postgresCpuShare * run.seconds * 1e6) / run.deliveries;
         ctx.log(
           `  ${workers} worker${workers > 1 ? 's' : ''}: ${fmtInt(summary.perSecond)} deliveries/s; per worker ${perWorker.map(fmtInt).join(' / ')}; ` +
-            `Herald CPU ${fmtShare(summary.heraldCpuShare)} (api ${fmtShare(summary.apiCpuShare)}, workers ${summary.workerCpuShares.map(fmtShare).join(' ')}), PostgreSQL ${fmtShare(summary.postgresCpuShare)}${run.note}`,
+            `Herald CPU ${fmtShare(summary.heraldCpuShare)} (api ${fmtShare(summary.apiCpuShare)}, workers ${summary.workerCpuShares.map(fmtShare).join(' ')}), PostgreSQL ${fmtShare(summary.postgresCpuShare)}; ` +
+            `per delivery Herald ${fmtInt(summary.heraldCpuUsPerDelivery)} µs, PostgreSQL ${fmtInt(summary.postgresCpuUsPerDelivery)} µs${run.note}`,
         );
         runs.push(summary);
       }
@@ -62,7 +67,8 @@ export async function scaling(ctx) {
           scenario: `12 scaling: PostgreSQL, 1 api + ${c.workers} worker${c.workers > 1 ? 's' : ''} (${fmtInt(r.deliveries)} deliveries)`,
           figure:
             `${fmtInt(c.perSecond)} deliveries/s${c.runs.length > 1 ? ` (median of ${c.runs.length})` : ''}; per worker ${r.perWorkerPerSecond.map(fmtInt).join(' / ')}/s; ` +
-            `CPU (100% = 1 core): Herald ${fmtShare(r.heraldCpuShare)}, PostgreSQL ${fmtShare(r.postgresCpuShare)}${r.note}`,
+            `CPU (100% = 1 core): Herald ${fmtShare(r.heraldCpuShare)}, PostgreSQL ${fmtShare(r.postgresCpuShare)}; ` +
+            `per delivery ${fmtInt(r.heraldCpuUsPerDelivery)} + ${fmtInt(r.postgresCpuUsPerDelivery)} µs${r.note}`,
           ratio: `${fmtRatio(c.perSecond / base)} 1 worker, ${fmtRatio(c.perSecond / ctx.ceiling)} ceiling`,
           target: '—',
           met: '',
