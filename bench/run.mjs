@@ -7,10 +7,13 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BENCH_DIR, HERALD_MAIN, HERALD_OVERRIDES, ROOT, childCpu, cleanupAll, installExitHandlers, interrupted, machineCpuMs } from './lib/procs.mjs';
+import { postgresCpuMsBetween, readPostgresCpu } from './lib/postgres-cpu.mjs';
 import { backlog } from './scenarios/backlog.mjs';
 import { bullmq } from './scenarios/bullmq.mjs';
+import { bullmqPostgres } from './scenarios/bullmq-postgres.mjs';
 import { ceiling } from './scenarios/ceiling.mjs';
 import { fanout } from './scenarios/fanout.mjs';
+import { graphile } from './scenarios/graphile.mjs';
 import { ingest } from './scenarios/ingest.mjs';
 import { isolation } from './scenarios/isolation.mjs';
 import { latency, latencyPostgres } from './scenarios/latency.mjs';
@@ -18,6 +21,7 @@ import { noisyTenant } from './scenarios/noisy-tenant.mjs';
 import { postgres } from './scenarios/postgres.mjs';
 import { profile } from './scenarios/profile.mjs';
 import { retention } from './scenarios/retention.mjs';
+import { scaling } from './scenarios/scaling.mjs';
 import { throughput } from './scenarios/throughput.mjs';
 
 const SCENARIOS = [
@@ -33,9 +37,14 @@ const SCENARIOS = [
   ['bullmq', bullmq],
   ['noisy', noisyTenant],
   ['retention', retention],
+  ['scaling', scaling],
+  ['bullmq-postgres', bullmqPostgres],
+  ['graphile', graphile],
 ];
 const EXTRA = [['profile', profile]];
-const ALIASES = { 1: 'ceiling', 2: 'throughput', 3: 'latency', '3b': 'latency-postgres', 4: 'fanout', 5: 'isolation', 6: 'backlog', 7: 'ingest', 8: 'postgres', 9: 'bullmq', 10: 'noisy', 11: 'retention', pg: 'postgres', sqlite: 'throughput' };
+// Scenarios whose work includes the local PostgreSQL server's: its CPU is the bench's there.
+const USES_POSTGRES = new Set(['postgres', 'latency-postgres', 'scaling', 'bullmq-postgres', 'graphile']);
+const ALIASES = { 1: 'ceiling', 2: 'throughput', 3: 'latency', '3b': 'latency-postgres', 4: 'fanout', 5: 'isolation', 6: 'backlog', 7: 'ingest', 8: 'postgres', 9: 'bullmq', 10: 'noisy', 11: 'retention', 12: 'scaling', 13: 'bullmq-postgres', 14: 'graphile', pg: 'postgres', sqlite: 'throughput', 'graphile-worker': 'graphile' };
 
 const SIZES = {
   full: {
@@ -65,6 +74,7 @@ const SIZES = {
     retentionEndpoints: 50,
     retentionEventsPerBatch: 40, // × 50 = 2,000 deliveries per batch
     retentionWindow: 20_000, // deliveries outstanding at most (closed loop)
+    scalingRuns: 1, // runs per worker count (1, 2, 4 workers); the median when more
   },
   quick: {
     ceilingWindows: 3,
@@ -92,6 +102,7 @@ const SIZES = {
     retentionEndpoints: 50,
     retentionEventsPerBatch: 40,
     retentionWindow: 20_000,
+    scalingRuns: 1,
   },
 };
 
@@ -103,8 +114,8 @@ const USAGE = `usage: npm run bench -- [--quick] [--only name,…] [--profile]
   --profile    also run scenario 2 under the CPU profiler (and once with SQLite timings) and summarise
   --herald-env HERALD_X=value   extra setting for every Herald process (repeatable; NODE_OPTIONS too), e.g. to try a tuning
   --size key=value             override one of the sizes (e.g. events=500, throughputRuns=1) for development
-  --reference results.json      take scenario 2's figure from an earlier run when it is not run now
-                                (ratios of 5, 6, 8, 9 then say which run they refer to)`;
+  --reference results.json      take scenario 2's (and 8's) figure from an earlier run when it is not run now
+                                (ratios of 5, 6, 8, 9, 13, 14 then say which run they refer to)`;
 
 /** `--size events=500` overrides one of SIZES for a development run. */
 function withOverrides(sizes, overrides) {
@@ -226,17 +237,30 @@ async function main() {
     ceiling: undefined,
     throughput: undefined,
     throughputLabel: 'scenario 2',
+    postgres: undefined, // Herald on PostgreSQL (scenario 8): the numerator of 13 and 14
+    postgresLabel: 'scenario 8',
   };
-  if (values.reference && !selected.includes('throughput')) {
+  if (values.reference) {
     const ref = JSON.parse(readFileSync(values.reference, 'utf8'));
     const value = ref.results?.throughput?.perSecond;
-    if (!Number.isFinite(value)) {
-      console.error(`${values.reference} has no scenario 2 (throughput) figure`);
+    const pgValue = ref.results?.postgres?.perSecond;
+    const wantsThroughput = !selected.includes('throughput');
+    const wantsPostgres = !selected.includes('postgres') && Number.isFinite(pgValue);
+    if (wantsThroughput && !Number.isFinite(value) && !wantsPostgres) {
+      console.error(`${values.reference} has no scenario 2 (throughput) or 8 (postgres) figure`);
       return 2;
     }
-    ctx.throughput = value;
-    ctx.throughputLabel = `scenario 2 of ${ref.date}`;
-    info.reference = { file: values.reference, date: ref.date, throughputPerSecond: value };
+    info.reference = { file: values.reference, date: ref.date };
+    if (wantsThroughput && Number.isFinite(value)) {
+      ctx.throughput = value;
+      ctx.throughputLabel = `scenario 2 of ${ref.date}`;
+      info.reference.throughputPerSecond = value;
+    }
+    if (wantsPostgres) {
+      ctx.postgres = pgValue;
+      ctx.postgresLabel = `scenario 8 of ${ref.date}`;
+      info.reference.postgresPerSecond = pgValue;
+    }
   }
   console.log(
     `Herald bench (${mode}) — ${info.machine.cores} cores (${info.machine.cpuModel}), ${info.machine.memoryMb} MB, node ${info.machine.node}, ` +
@@ -259,12 +283,14 @@ async function main() {
     if (interrupted.signal) break;
     const fn = all.get(name);
     const t0 = Date.now();
-    const cpu0 = { machine: machineCpuMs(), children: childCpu.ms, self: process.cpuUsage() };
+    const cpu0 = { machine: machineCpuMs(), children: childCpu.ms, self: process.cpuUsage(), postgres: USES_POSTGRES.has(name) ? readPostgresCpu() : undefined };
     // The share of the machine's CPU used by processes outside the bench during a scenario:
-    // other work on the machine that the figures compete with.
+    // other work on the machine that the figures compete with (PostgreSQL is the bench's
+    // own in the scenarios that use it).
     const otherLoad = () => {
       const self = process.cpuUsage(cpu0.self);
-      const ours = childCpu.ms - cpu0.children + (self.user + self.system) / 1000;
+      const postgresMs = cpu0.postgres ? postgresCpuMsBetween(cpu0.postgres, readPostgresCpu()) : 0;
+      const ours = childCpu.ms - cpu0.children + (self.user + self.system) / 1000 + postgresMs;
       const wall = Date.now() - t0;
       return Math.max(0, (machineCpuMs() - cpu0.machine - ours) / (wall * os.cpus().length));
     };

@@ -77,3 +77,8 @@ export function verdict(ok, value) {
   if (value === undefined || (typeof value === 'number' && !Number.isFinite(value))) return 'n/a';
   return ok ? 'yes' : 'NO';
 }
+
+/** A CPU share (1 = one core) as "37%". */
+export function fmtShare(share) {
+  return Number.isFinite(share) ? `${Math.round(share * 100)}%` : '—';
+}

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Scope, cpuMsOf, freePort } from '../lib/procs.mjs';
 import { connectInspector } from '../lib/inspector.mjs';
+import { postgresCpuMsBetween, readPostgresCpu } from '../lib/postgres-cpu.mjs';
 
 /**
  * One run: a fresh Herald, `endpoints` connections with one subscription each (the
@@ -14,8 +15,11 @@ import { connectInspector } from '../lib/inspector.mjs';
  * Rate = deliveries at the answering endpoints / (last delivery − first batch sent).
  * `profile: 'cpu'` CPU-profiles the (first) Herald process over exactly that window;
  * `profile: 'sql'` times its SQLite statements instead (instrumented, so not both at once).
+ * `nodeArgs` and `env` go to every Herald process; `collect({ api, workers })`, called
+ * after the last delivery and before cleanup, adds its answer to the result as `collected`.
+ * On PostgreSQL the result also has the server's CPU share over the window.
  */
-export async function throughputRun(ctx, { label, events, endpoints = 100, hang = [], db = 'sqlite', roles = ['all'], profile = false }) {
+export async function throughputRun(ctx, { label, events, endpoints = 100, hang = [], db = 'sqlite', roles = ['all'], profile = false, nodeArgs = [], env = {}, collect }) {
   const scope = new Scope(label);
   try {
     const setupStart = Date.now();
@@ -28,13 +32,15 @@ export async function throughputRun(ctx, { label, events, endpoints = 100, hang 
       startHerald(scope, {
         db,
         roles,
-        nodeArgs:
-          profile === 'cpu'
+        nodeArgs: [
+          ...nodeArgs,
+          ...(profile === 'cpu'
             ? [`--inspect=127.0.0.1:${inspectPort}`]
             : profile === 'sql'
               ? ['--import', pathToFileURL(ctx.file('lib/sql-timing.mjs')).href]
-              : [],
-        env: profile === 'sql' ? { BENCH_SQL_TIMING_FILE: sqlFile } : {},
+              : []),
+        ],
+        env: { ...env, ...(profile === 'sql' ? { BENCH_SQL_TIMING_FILE: sqlFile } : {}) },
       }),
     ]);
     const inspector = profile === 'cpu' ? await connectInspector(inspectPort) : undefined;
@@ -60,6 +66,7 @@ export async function throughputRun(ctx, { label, events, endpoints = 100, hang 
     if (sqlFile) await sqlTiming(); // starts the statement counts afresh
     await inspector?.start();
     const cpuBefore = processes.map((p) => cpuMsOf(p.pid));
+    const postgresBefore = db === 'postgres' ? readPostgresCpu() : undefined;
     const expected = events * (endpoints - hang.length);
     const budgetMs = ctx.sizes.deliveryBudgetMs;
     const arrived = waitForDeliveries(rx, expected, { watch: processes, budgetMs });
@@ -67,11 +74,13 @@ export async function throughputRun(ctx, { label, events, endpoints = 100, hang 
     const sent = await lg.call('batches', { baseUrl: h.api.baseUrl, auth: h.key.basic, events, batchSize: 100 });
     const done = await arrived;
     const cpuAfter = processes.map((p) => cpuMsOf(p.pid));
+    const postgresMs = postgresBefore ? postgresCpuMsBetween(postgresBefore, readPostgresCpu()) : undefined;
     const cpuProfile = await inspector?.stop();
     inspector?.close();
     const sql = sqlFile ? await sqlTiming() : undefined;
     const seconds = (done.end - sent.start) / 1000;
     const report = await rx.call('report');
+    const collected = collect ? await collect({ api: h.api, workers: h.workers }) : undefined;
     return {
       deliveries: done.distinct,
       target: expected,
@@ -89,6 +98,8 @@ export async function throughputRun(ctx, { label, events, endpoints = 100, hang 
       perSecondTimeline: report.perSecond,
       heraldCpuSeconds: processes.map((p, i) => (cpuAfter[i] - cpuBefore[i]) / 1000),
       heraldCpuShare: processes.map((p, i) => (cpuAfter[i] - cpuBefore[i]) / 1000 / seconds),
+      ...(postgresMs !== undefined ? { postgresCpuShare: postgresMs / 1000 / seconds } : {}),
+      ...(collected ? { collected } : {}),
       ...(cpuProfile ? { cpuProfile } : {}),
       ...(sql ? { sql } : {}),
     };

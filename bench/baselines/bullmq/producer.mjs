@@ -3,17 +3,11 @@ import { Queue } from 'bullmq';
 import IORedis from 'ioredis';
 import { now, parcelEvent } from '../../lib/common.mjs';
 import { serveRpc } from '../../lib/rpc.mjs';
+import { jobChunks } from './job-options.mjs';
 
 const REDIS_URL = process.env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379';
 let connection;
 let queue;
-
-export const JOB_OPTIONS = {
-  attempts: 5,
-  backoff: { type: 'exponential', delay: 1000 },
-  removeOnComplete: true,
-  removeOnFail: 1000,
-};
 
 serveRpc({
   async open({ name }) {
@@ -25,16 +19,10 @@ serveRpc({
   /** `{ events, urls, firstId }`: enqueues events × urls jobs; returns first and last enqueue times. */
   async produce({ events, urls, firstId = 1 }) {
     const start = now();
-    let jobs = [];
     let added = 0;
-    for (let e = 0; e < events; e++) {
-      const body = JSON.stringify(parcelEvent(firstId + e));
-      for (const url of urls) jobs.push({ name: 'parcels.event.created', data: { url, body }, opts: JOB_OPTIONS });
-      if (jobs.length >= 1000 || e === events - 1) {
-        await queue.addBulk(jobs);
-        added += jobs.length;
-        jobs = [];
-      }
+    for (const jobs of jobChunks(events, urls, firstId, parcelEvent)) {
+      await queue.addBulk(jobs);
+      added += jobs.length;
     }
     return { start, end: now(), jobs: added };
   },
