@@ -54,6 +54,7 @@ const SIZES = {
     events: 2000, // × 100 subscriptions = 200,000 deliveries
     latencyRate: 1000,
     latencyMs: 30_000,
+    latencyWarmupMs: 3000, // not timed; then its deliveries are waited for
     fanoutEndpoints: 1000,
     fanoutRounds: 6,
     backlogEvents: 10_000, // × 100 = 1,000,000 deliveries
@@ -83,6 +84,7 @@ const SIZES = {
     events: 200, // 20,000 deliveries
     latencyRate: 1000,
     latencyMs: 5000,
+    latencyWarmupMs: 1000,
     fanoutEndpoints: 1000,
     fanoutRounds: 2,
     backlogEvents: 1000, // 100,000 deliveries

@@ -27,7 +27,13 @@ const kindOf = (text) => {
 
 if (file) {
   let sql = {};
-  const add = (kind, ms) => {
+  // BENCH_TIMELINE_OTHER=1: the texts behind "other", by their first words (to name new kinds).
+  const others = process.env.BENCH_TIMELINE_OTHER ? new Map() : undefined;
+  const add = (kind, ms, text = '') => {
+    if (others && kind === 'other') {
+      const key = text.trim().slice(0, 90);
+      others.set(key, (others.get(key) ?? 0) + 1);
+    }
     const k = (sql[kind] ??= { n: 0, ms: 0, maxMs: 0 });
     k.n++;
     k.ms += ms;
@@ -47,7 +53,7 @@ if (file) {
           try {
             return run.apply(this, args);
           } finally {
-            add(kind, performance.now() - t);
+            add(kind, performance.now() - t, text);
           }
         };
       }
@@ -62,8 +68,19 @@ if (file) {
     pg.Client.prototype.query = function timedQuery(config, values, callback) {
       const text = typeof config === 'string' ? config : config?.text ?? '';
       const t = performance.now();
+      const kind = kindOf(text);
+      const done = () => add(kind, performance.now() - t, text);
+      // pg-pool's query passes a callback; Kysely's driver takes the promise.
+      if (typeof values === 'function' || typeof callback === 'function') {
+        const cb = typeof values === 'function' ? values : callback;
+        const timed = (...args) => {
+          done();
+          return cb(...args);
+        };
+        return typeof values === 'function' ? query.call(this, config, timed) : query.call(this, config, values, timed);
+      }
       const result = query.call(this, config, values, callback);
-      if (result && typeof result.then === 'function') result.then(() => add(kindOf(text), performance.now() - t), () => undefined);
+      if (result && typeof result.then === 'function') result.then(done, () => undefined);
       return result;
     };
   } catch {
@@ -82,6 +99,10 @@ if (file) {
       out,
       `${JSON.stringify({ second: Math.floor(Date.now() / 1000), loopMaxMs: +(loop.max / 1e6).toFixed(2), gcMaxMs: +gcMaxMs.toFixed(2), sql: round(sql) })}\n`,
     );
+    if (others) {
+      appendFileSync(`${out}.other`, `${JSON.stringify([...others.entries()].sort((a, b) => b[1] - a[1]).slice(0, 15))}\n`);
+      others.clear();
+    }
     loop.reset();
     gcMaxMs = 0;
     sql = {};

@@ -35,7 +35,12 @@ export async function latency(ctx, { db = 'sqlite' } = {}) {
     // Warm-up (not timed, tagged "w:"): one second at the same rate, so JIT and connections
     // are warm. Its late deliveries, if any, still load Herald during the measured part.
     const tail = ctx.sizes.latencyTailMs;
-    await lg.call('rate', { baseUrl: h.api.baseUrl, auth: h.key.basic, rate, durationMs: 1000, ackBudgetMs: tail, tag: 'w' });
+    const warm = await lg.call('rate', { baseUrl: h.api.baseUrl, auth: h.key.basic, rate, durationMs: ctx.sizes.latencyWarmupMs, ackBudgetMs: tail, tag: 'w' });
+    // The measured part starts once the warm-up's deliveries have arrived: a cold process
+    // falls behind at first, and its backlog would otherwise be counted as the first
+    // measured seconds' latency (the per-second series showed 0.3–0.5 s for 3 s).
+    const warmedBy = Date.now() + tail;
+    while ((await rx.call('report')).ignored < warm.sent && Date.now() < warmedBy) await sleep(50);
     await sleep(500);
     await rx.call('reset');
     const measuredFrom = Math.floor(Date.now() / 1000);
@@ -79,6 +84,10 @@ export async function latency(ctx, { db = 'sqlite' } = {}) {
 /** Every thread's timeline lines from `from` (epoch second) on, by second: { second: [{ thread, …}] }. */
 function readTimeline(dir, from) {
   const bySecond = new Map();
+  for (const name of readdirSync(dir).filter((n) => n.endsWith('.other'))) {
+    const lines = readFileSync(join(dir, name), 'utf8').trim().split('\n');
+    console.error(`${name}: ${lines.at(-2) ?? lines.at(-1)}`);
+  }
   for (const name of readdirSync(dir).filter((n) => n.endsWith('.jsonl'))) {
     const [, pid, thread] = name.split('.');
     for (const line of readFileSync(join(dir, name), 'utf8').split('\n')) {

@@ -10,6 +10,12 @@ import type { ResultsWriter, SettledAttempt } from './results-writer.js';
 import type { Wakeup } from './wakeup.js';
 
 const MIN_CLAIM_GAP_MS = 5;
+/**
+ * After new work was announced (an ingest commit, a retry falling due) the next claim waits
+ * this long at most: the work is new, so waiting longer only adds to its latency (the 5 ms
+ * gap added ~2.5 ms to the median at 1,000 events/s), while claims stay at most 1,000/s.
+ */
+const MIN_CLAIM_GAP_AFTER_WORK_MS = 1;
 /** Decoded events kept between claims (a retry or fan-out reuses them); cleared when larger. */
 const EVENT_CACHE_SIZE = 5_000;
 const MAX_CLAIM_BACKOFF_MS = 30_000;
@@ -51,6 +57,8 @@ export class Dispatcher {
   /** Shutdown's grace ran out: what comes back now was cut short, not answered. */
   #aborted = false;
   #signalled = false;
+  /** New work was announced since the last claim (not just room in a lane). */
+  #workArrived = false;
   #sleeper: (() => void) | undefined;
   /** Ends a claim-failure back-off early, for stop() only. */
   #stopWaker: (() => void) | undefined;
@@ -85,7 +93,10 @@ export class Dispatcher {
     this.deps.results.onRetryScheduled = () => this.#signal();
     this.deps.results.onSettled = (settled) => this.#settled(settled);
 
-    const stopWaking = this.deps.wakeup.onWake(() => this.#signal());
+    const stopWaking = this.deps.wakeup.onWake(() => {
+      this.#workArrived = true;
+      this.#signal();
+    });
     const stopRouting = this.deps.wakeup.onRouting((change) => this.#revoke(change));
     this.#unsubscribe = () => {
       stopWaking();
@@ -176,8 +187,9 @@ export class Dispatcher {
         }
         // While requests are out, lanes empty one by one: space the claims a little so that
         // one query serves many of them instead of one query each.
-        const gap = this.#lastClaimAt + MIN_CLAIM_GAP_MS - Date.now();
+        const gap = this.#lastClaimAt + (this.#workArrived ? MIN_CLAIM_GAP_AFTER_WORK_MS : MIN_CLAIM_GAP_MS) - Date.now();
         if (gap > 0 && this.#busy()) await delay(gap);
+        this.#workArrived = false;
         this.#signalled = false;
         const now = Date.now();
         this.#lastClaimAt = now;
