@@ -59,6 +59,9 @@ export class Dispatcher {
   #signalled = false;
   /** New work was announced since the last claim (not just room in a lane). */
   #workArrived = false;
+  /** A claim is out: results settled meanwhile wait for its answer (see #settled). */
+  #claimInFlight = false;
+  #deferredSettles: SettledAttempt[] = [];
   #sleeper: (() => void) | undefined;
   /** Ends a claim-failure back-off early, for stop() only. */
   #stopWaker: (() => void) | undefined;
@@ -194,18 +197,28 @@ export class Dispatcher {
         const now = Date.now();
         this.#lastClaimAt = now;
         const busy = this.#busyLanes();
-        const claimed = await store.deliveries.claim({
-          now,
-          leaseMs: limits.leaseMs,
-          limit: Math.min(limits.claimBatchSize, this.#room()),
-          perConnection: 2 * limits.maxInFlightPerConnection,
-          exclude: busy,
-        });
+        this.#claimInFlight = true;
+        let took = 0;
+        let claimed: ClaimedDelivery[];
+        try {
+          const answer = await store.deliveries.claim({
+            now,
+            leaseMs: limits.leaseMs,
+            limit: Math.min(limits.claimBatchSize, this.#room()),
+            perConnection: 2 * limits.maxInFlightPerConnection,
+            exclude: busy,
+          });
+          took = answer.length;
+          claimed = this.#keepHeld(answer);
+        } finally {
+          this.#claimInFlight = false;
+          this.#settled(this.#deferredSettles.splice(0));
+        }
         this.#claimSucceeded();
-        if (claimed.length > 0) {
+        if (took > 0) {
           // The lease began no earlier than the claim was sent: by this process's clock it
           // surely ends by then + its length, whatever the database's clock says.
-          await this.#dispatch(claimed, now + limits.leaseMs);
+          if (claimed.length > 0) await this.#dispatch(claimed, now + limits.leaseMs);
           continue;
         }
         const next = await store.deliveries.nextDueAt();
@@ -285,14 +298,6 @@ export class Dispatcher {
     }
     const cap = 4 * limits.maxInFlightPerConnection;
     for (const claim of claimed) {
-      const mine = this.#held.get(claim.id);
-      if (mine) {
-        // Claimed again while this worker still has it out (its lease ran out during a stall:
-        // a long GC, a SIGSTOP). The request under way keeps the new lease: its result then
-        // applies, and it is not sent a second time.
-        mine.next_attempt_at = claim.next_attempt_at;
-        continue;
-      }
       const subscription = subscriptions.get(claim.subscription_id);
       const connection = byConnection.get(claim.connection_id);
       const event = this.#events.get(claim.event_id);
@@ -385,7 +390,29 @@ export class Dispatcher {
   }
 
   /** Results committed (or given up): their deliveries are no longer this worker's. */
+  /**
+   * Claimed again while this worker still has them out (their lease ran out during a stall: a
+   * long GC, a SIGSTOP): the request under way keeps the new lease, so its result applies, and
+   * it is not sent a second time. Run as the claim's answer arrives, before anything else can.
+   */
+  #keepHeld(claimed: ClaimedDelivery[]): ClaimedDelivery[] {
+    const fresh: ClaimedDelivery[] = [];
+    for (const claim of claimed) {
+      const mine = this.#held.get(claim.id);
+      if (mine) mine.next_attempt_at = claim.next_attempt_at;
+      else fresh.push(claim);
+    }
+    return fresh;
+  }
+
   #settled(settled: SettledAttempt[]): void {
+    if (this.#claimInFlight) {
+      // A result that did not apply may have been fenced by the claim whose answer has not
+      // arrived yet (PostgreSQL answers a claim and a results batch on two connections, in
+      // either order): decide once that claim has renewed the leases of what it took again.
+      this.#deferredSettles.push(...settled);
+      return;
+    }
     for (const { result, applied, lease } of settled) {
       const { claimed } = result;
       if (this.#held.get(claimed.id) !== claimed) continue;

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { isForeignKeyViolation, isRetryableConflict } from '../errors.js';
 import type { ClaimRequest, ClaimedDelivery, DeliveryQueue, ResultBatch } from '../queue.js';
 import { claimDue } from './claim.js';
-import { recordResults } from './results.js';
+import { addCounters, recordDeliveries } from './results.js';
 import { onClient, onPool } from './sql.js';
 
 /** Runs of a results batch in all: a lost race or a row deleted meanwhile makes a rerun drop it. */
@@ -27,7 +27,11 @@ export class PostgresQueue implements DeliveryQueue {
   async record(batch: ResultBatch): Promise<number[]> {
     for (let run = 1; ; run++) {
       try {
-        return await this.#recordOnce(batch);
+        const applied = await this.#recordOnce(batch);
+        // After the commit, on their own (results.ts says why); a lost race or an outage
+        // here costs one batch's counts, not the batch.
+        await addCounters(onPool(this.pool), batch, new Set(applied)).catch(() => undefined);
+        return applied;
       } catch (error) {
         if (run >= RECORD_RUNS || !(isForeignKeyViolation(error) || isRetryableConflict(error))) throw error;
       }
@@ -44,7 +48,7 @@ export class PostgresQueue implements DeliveryQueue {
     let broken: Error | undefined;
     try {
       await client.query('begin; set local synchronous_commit = off');
-      const applied = await recordResults(onClient(client), batch);
+      const applied = await recordDeliveries(onClient(client), batch);
       await client.query('commit');
       return applied;
     } catch (error) {

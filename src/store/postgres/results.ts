@@ -15,21 +15,18 @@ import { type Sql, column } from './sql.js';
  * A results batch on PostgreSQL (sqlite/results.ts is SQLite's): a fixed number of named
  * statements whatever the batch holds — every delivery's new state in one UPDATE over
  * unnest'ed arrays, every connection's counters in one more — instead of one statement per
- * delivery or connection. The caller runs it in one transaction.
+ * delivery or connection.
+ *
+ * Two parts. `recordDeliveries` (attempts, delivery states, released leases, 410
+ * deactivations) runs in one transaction and touches only rows of this worker's own claims.
+ * `addCounters` (SendKit's counters, the minute's and each connection's hourly outcomes, the
+ * health counters) runs after the commit, each statement on its own: those rows are shared by
+ * every worker, and a worker holding their locks in an open transaction — stopped by SIGSTOP
+ * or a long GC between two statements — would stall every other worker's results for every
+ * tenant (the SIGSTOP fault test showed it). A statement on its own holds its locks only
+ * while the server runs it. The counters are advisory: a crash between the two parts loses
+ * one batch's increments, never a delivery's state.
  */
-
-/**
- * First, the batch's connections are locked in id order. Two workers' batches then take
- * them in the same order (no deadlock between them), and a concurrent DELETE of a connection,
- * which locks the connection before it cascades to its deliveries, either waits for this
- * batch or makes it wait before the batch holds any of those deliveries (no deadlock either:
- * with the counters updated last, the batch held the deliveries and waited for the connection
- * while the DELETE held the connection and waited for the deliveries).
- */
-export const LOCK_CONNECTIONS = prepared(
-  'lock_connections',
-  `select id from connections where id = any($1::bigint[]) order by id for no key update`,
-);
 
 /** Each update applies only while its lease holds (a stale worker's result matches nothing). */
 export const APPLY = prepared(
@@ -97,17 +94,13 @@ export const APPLY_HEALTH = prepared(
     where c.id = v.id`,
 );
 
-export async function recordResults(sql: Sql, batch: ResultBatch): Promise<number[]> {
-  const connections = [...new Set(batch.updates.map((u) => u.connectionId))].sort((a, b) => a - b);
-  if (connections.length > 0) await sql(LOCK_CONNECTIONS, [connections]);
+export async function recordDeliveries(sql: Sql, batch: ResultBatch): Promise<number[]> {
   await insertAttempts(sql, batch.attempts);
   const applied = await applyUpdates(sql, batch);
   if (batch.released.length > 0) {
     await sql(RELEASE, [column(batch.released, 'id'), column(batch.released, 'lease'), batch.now]);
   }
   for (const d of batch.deactivate) await sql(DEACTIVATE, [d.connectionId, d.reason, batch.now]);
-  const appliedSet = new Set(applied);
-  await addCounters(sql, batch, appliedSet);
   return applied;
 }
 
@@ -127,9 +120,13 @@ async function applyUpdates(sql: Sql, batch: ResultBatch): Promise<number[]> {
   return rows.map((r) => r.id);
 }
 
-/** The counters of what applied: SendKit's, the minute's totals, each connection's hour, health. */
-async function addCounters(sql: Sql, batch: ResultBatch, applied: Set<number>): Promise<void> {
-  const stats = [...finalCounts(batch, applied)];
+/**
+ * The counters of what applied: SendKit's, the minute's totals, each connection's hour,
+ * health. Every statement takes its rows in connection id order (the arrays are sorted), so
+ * two workers' statements wait for each other rather than deadlock.
+ */
+export async function addCounters(sql: Sql, batch: ResultBatch, applied: Set<number>): Promise<void> {
+  const stats = [...finalCounts(batch, applied)].sort((a, b) => a[0] - b[0]);
   if (stats.length > 0) {
     await sql(ADD_STATS, [stats.map(([id]) => id), stats.map(([, s]) => s.delivered), stats.map(([, s]) => s.failed), batch.now]);
   }
