@@ -28,11 +28,12 @@ export function SignIn({ message, onSignedIn }: { message: string; onSignedIn: (
             Use your organization’s API key pair, or the link your platform gave you.
           </Text>
           {message && !error && <Alert role="status">{message}</Alert>}
-          <TextInput label="Public key" autoComplete="username" required value={publicKey} onChange={(e) => setPublicKey(e.currentTarget.value)} />
+          <TextInput label="Public key" autoComplete="username" required withAsterisk={false} value={publicKey} onChange={(e) => setPublicKey(e.currentTarget.value)} />
           <PasswordInput
             label="Secret key"
             autoComplete="current-password"
             required
+            withAsterisk={false}
             value={secretKey}
             onChange={(e) => setSecretKey(e.currentTarget.value)}
             visibilityToggleButtonProps={{ 'aria-label': 'Show the secret key' }}
