@@ -41,7 +41,8 @@ export class People {
   async newPage(): Promise<Page> {
     const browser = await launchBrowser();
     this.#browsers.push(browser);
-    const context = await browser.newContext({ viewport: { width: 1200, height: 850 } });
+    // A person's locale: the container's default (en-US@posix) is no valid language tag.
+    const context = await browser.newContext({ viewport: { width: 1200, height: 850 }, locale: 'en-US' });
     this.#contexts.push(context);
     const page = await context.newPage();
     page.on('dialog', (d) => void d.accept());

@@ -193,7 +193,9 @@ describe('customer portal in a browser (sqlite)', () => {
     await expect.poll(() => secretBox.textContent()).not.toBe(old);
     expect(await secretBox.textContent()).toBe((await api('GET', `/connections/${connectionId}/secret`)).body.data.secret);
     // The chart says what the delivery counters say: 2 finished (the failure and the retried success).
-    await page.getByRole('img', { name: 'Deliveries over the last 24 hours: 1 succeeded, 1 failed' }).waitFor();
+    const chart = page.getByRole('img', { name: 'Deliveries over the last 24 hours: 1 succeeded, 1 failed' });
+    // Drawn, not just labelled.
+    await chart.locator('canvas').first().waitFor();
     await shot(page, 'secret-rotated');
     await page.getByText('Last 7 days').click();
     await page.getByRole('img', { name: 'Deliveries over the last 7 days: 1 succeeded, 1 failed' }).waitFor();

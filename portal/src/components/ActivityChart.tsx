@@ -1,9 +1,13 @@
-import { BarChart } from '@mantine/charts';
-import { Alert, Group, SegmentedControl, Text, Title } from '@mantine/core';
-import { useState } from 'react';
+import { Alert, ColorSwatch, Group, SegmentedControl, Text, Title } from '@mantine/core';
+import { Suspense, lazy, useMemo, useState } from 'react';
 import { V3, api } from '../api/client';
 import { unwrap } from '../api/unwrap';
+import { BAR_COLORS } from './bar-colors';
+import { ChartBoundary } from './ChartBoundary';
 import { useLoad } from './useLoad';
+
+// Its own file, loaded when a chart is first shown: uPlot runs locale code as it loads.
+const BarsChart = lazy(() => import('./BarsChart'));
 
 type Range = '24h' | '7d';
 
@@ -15,10 +19,10 @@ export function ActivityChart({ connectionId }: { connectionId: number }) {
       unwrap(await api.GET(`${V3}/connections/{id}/activity`, { params: { path: { id: String(connectionId) }, query: { range } } })),
     `${connectionId}/${range}`,
   );
-  const label = (iso: string) => {
-    const d = new Date(iso);
-    return range === '24h' ? d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) : d.toLocaleDateString([], { weekday: 'short', hour: '2-digit' });
-  };
+  const bars = useMemo(
+    () => (value?.buckets ?? []).map((b) => ({ time: Date.parse(b.start) / 1000, succeeded: b.succeeded, failed: b.failed })),
+    [value],
+  );
   const summary = value
     ? `Deliveries over the last ${range === '24h' ? '24 hours' : '7 days'}: ${value.succeeded} succeeded, ${value.failed} failed`
     : 'Loading activity';
@@ -41,22 +45,23 @@ export function ActivityChart({ connectionId }: { connectionId: number }) {
       </Group>
       {error && <Alert color="red">{error}</Alert>}
       <div role="img" aria-label={summary}>
-        <BarChart
-          h={180}
-          data={(value?.buckets ?? []).map((b) => ({ time: label(b.start), succeeded: b.succeeded, failed: b.failed }))}
-          dataKey="time"
-          type="stacked"
-          withLegend
-          series={[
-            { name: 'succeeded', label: 'Succeeded', color: 'teal.6' },
-            { name: 'failed', label: 'Failed', color: 'red.6' },
-          ]}
-        />
+        <ChartBoundary>
+          <Suspense fallback={<div style={{ height: 180 }} />}>
+            <BarsChart bars={bars} />
+          </Suspense>
+        </ChartBoundary>
       </div>
       {value && (
-        <Text size="sm" c="dimmed">
-          {value.succeeded} succeeded, {value.failed} failed
-        </Text>
+        <Group gap="md" mt="xs">
+          <Group gap={6}>
+            <ColorSwatch color={BAR_COLORS.succeeded} size={12} aria-hidden />
+            <Text size="sm">{value.succeeded} succeeded</Text>
+          </Group>
+          <Group gap={6}>
+            <ColorSwatch color={BAR_COLORS.failed} size={12} aria-hidden />
+            <Text size="sm">{value.failed} failed</Text>
+          </Group>
+        </Group>
       )}
     </section>
   );
