@@ -214,6 +214,39 @@ describe('customer portal in a browser (sqlite)', () => {
     await shot(page, 'catalog');
   });
 
+  it('edits the connection, keeping the credentials it was not given again; recovers failed deliveries since a time', async () => {
+    await page.goto(`${h.baseUrl}/portal#/connections/${connectionId}`);
+    await page.getByRole('button', { name: 'Edit', exact: true }).click();
+    await page.getByRole('heading', { name: `Edit connection #${connectionId}` }).waitFor();
+    expect(await page.getByLabel('URL', { exact: true }).inputValue()).toBe(`${receiver.url}/hooks`);
+    await page.getByLabel('Timeout (ms)', { exact: true }).fill('5000');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('heading', { name: `Webhook connection #${connectionId}` }).waitFor();
+    expect((await api('GET', `/connections/${connectionId}`)).body.data.configuration).toMatchObject({ timeout_ms: 5000, auth_type: 'bearer' });
+
+    receiver.respond((_req, res) => {
+      res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end('down again');
+    });
+    expect((await api('POST', '/events', parcelEvent({ parcelId: 777 }))).status).toBe(202);
+    let failed: any;
+    for (let i = 0; i < 200 && failed?.status !== 'failed'; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      failed = (await api('GET', '/deliveries')).body.data[0];
+    }
+    expect(failed.status).toBe('failed');
+    receiver.respond((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('ok');
+    });
+    const before = receiver.received.length;
+    await page.getByRole('button', { name: 'Recover failed since…' }).click();
+    await page.getByText('1 failed deliveries queued again.').waitFor();
+    await expect.poll(async () => (await api('GET', `/deliveries/${failed.id}`)).body.data.status, { timeout: 20_000 }).toBe('succeeded');
+    // The bearer token was kept: the recovered delivery still carries it.
+    expect(receiver.received.slice(before).at(-1)!.headers.authorization).toBe('Bearer tok-123');
+  });
+
   it('disables, enables and deletes a connection (with a confirmation)', async () => {
     const other = (await api('POST', '/connections', { type: 'webhook', configuration: { url: `${receiver.url}/other` } })).body.data;
     await page.goto(`${h.baseUrl}/portal#/connections/${other.id}`);
