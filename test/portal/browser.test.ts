@@ -312,7 +312,7 @@ describe('customer portal in a browser (sqlite)', () => {
   });
 
   it('loads in an iframe on another origin with ?embed=1 (no header); an origin not in frame-ancestors cannot frame it', async () => {
-    const s = await mintSession(h, token, org.id, { capabilities: ALL });
+    const s = await mintSession(h, token, org.id, { capabilities: ALL, theme: { dark: true } });
     parent.frame(`${s.url}&embed=1`);
     const host = await people.newPage();
     await host.goto(parent.origin);
@@ -321,6 +321,10 @@ describe('customer portal in a browser (sqlite)', () => {
     expect(await frame.getByRole('banner').count()).toBe(0);
     expect(await frame.getByRole('navigation', { name: 'Portal' }).isVisible()).toBe(true);
     expect(await frame.getByRole('button', { name: 'Add connection' }).count()).toBe(1);
+    // The session's theme asked for dark.
+    const background = await frame.locator('body').evaluate((el) => getComputedStyle(el).backgroundColor);
+    expect(background).not.toBe('rgb(255, 255, 255)');
+    expect(await frame.locator('html').getAttribute('data-mantine-color-scheme')).toBe('dark');
     await shot(host, 'embedded');
 
     const other = await mintSession(h, token, org.id);
