@@ -1,6 +1,7 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
+import { PORTAL_COOKIE } from '../portal/auth.js';
 import { VERSION } from '../version.js';
 
 /** The OpenAPI 3.1 document is generated from the route schemas; /docs renders it. */
@@ -24,6 +25,14 @@ export async function registerOpenApi(app: FastifyInstance, publicUrl: string, a
             flows: { clientCredentials: { tokenUrl: '/oauth2/token', scopes: { api: 'Access the API.' } } },
           },
           SendkitApiKey: { type: 'apiKey', in: 'header', name: 'X-Api-Key' },
+          PortalCookie: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: PORTAL_COOKIE,
+            description:
+              'The customer portal\'s session (a portal-session link or the key pair, at /portal). ' +
+              'Writes must also send the session\'s csrf_token in X-CSRF-Token; the session\'s capabilities decide the rest.',
+          },
           ...(admin
             ? { AdminToken: { type: 'http' as const, scheme: 'bearer', description: 'HERALD_ADMIN_TOKEN (the admin API only).' } }
             : {}),

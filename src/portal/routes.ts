@@ -1,44 +1,26 @@
-import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
-import { extname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Herald } from '../herald.js';
 import { sendError } from '../api/errors.js';
+import { CAPABILITIES } from '../domain/portal-sessions.js';
+import { ErrorsBody } from '../api/v3/schemas.js';
 import { CSRF_HEADER, PORTAL_COOKIE, readCookie } from './auth.js';
+import { loadAssets } from './assets.js';
 
-/** The page's files, next to this module (the build copies them to dist/portal/assets). */
-export const ASSETS_DIR = fileURLToPath(new URL('./assets/', import.meta.url));
+const tags = ['Portal'];
+const cookieSecurity = [{ PortalCookie: [] }];
 
-const TYPES: Record<string, string> = {
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-};
-
-interface Asset {
-  body: Buffer;
-  type: string;
-  etag: string;
-}
-
-/** Read once at start: a handful of small files; their hash versions the URLs the page uses. */
-function loadAssets(): { assets: Map<string, Asset>; version: string; index: string } {
-  const assets = new Map<string, Asset>();
-  const all = createHash('sha256');
-  for (const name of readdirSync(ASSETS_DIR).sort()) {
-    const type = TYPES[extname(name)];
-    if (!type) continue;
-    const body = readFileSync(join(ASSETS_DIR, name));
-    const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`;
-    all.update(etag);
-    assets.set(name, { body, type, etag });
-  }
-  const version = all.digest('base64url').slice(0, 12);
-  const index = readFileSync(join(ASSETS_DIR, 'index.html'), 'utf8').replaceAll('{{version}}', version);
-  return { assets, version, index };
-}
+const Session = Type.Object({
+  organization: Type.Object({ id: Type.Integer({ minimum: 1 }), name: Type.String() }),
+  capabilities: Type.Array(Type.String({ enum: [...CAPABILITIES] })),
+  theme: Type.Object({
+    accent_color: Type.Optional(Type.String()),
+    logo_url: Type.Optional(Type.String()),
+    dark: Type.Optional(Type.Boolean()),
+  }),
+  csrf_token: Type.String({ description: 'Send it in X-CSRF-Token with every write.' }),
+  expires_at: Type.String({ format: 'date-time' }),
+});
 
 /**
  * The customer portal at /portal: its page and files, sign-in (a portal-session link or the
@@ -47,12 +29,14 @@ function loadAssets(): { assets: Map<string, Asset>; version: string; index: str
  */
 export async function portalRoutes(app: FastifyInstance, opts: { herald: Herald }) {
   const { herald } = opts;
-  const { assets, index } = loadAssets();
+  const { files, index } = loadAssets();
   const secure = herald.config.publicUrl.startsWith('https://');
   const csp = [
     "default-src 'none'",
     "script-src 'self'",
-    "style-src 'self'",
+    // Mantine and the chart set CSS variables and sizes in style attributes: inline styles
+    // only (scripts stay 'self'; a style cannot run code).
+    "style-src 'self' 'unsafe-inline'",
     // The theme's logo may live on the platform's own host.
     "img-src 'self' https: data:",
     "connect-src 'self'",
@@ -82,14 +66,21 @@ export async function portalRoutes(app: FastifyInstance, opts: { herald: Herald 
     );
 
   const config = { config: { public: true } };
+  const hidden = { ...config, schema: { hide: true } };
 
-  app.get('/portal', config, async (_request, reply) => page(reply).send(index));
+  app.get('/portal', hidden, async (request, reply) => {
+    if (index === undefined) {
+      return sendError(request, reply, 503, [{ code: 'not_found', detail: 'The portal has not been built: run npm run build.' }]);
+    }
+    // no-cache: the page names this build's hashed files, so a browser always asks for it again.
+    return page(reply).send(index);
+  });
 
-  app.get<{ Params: { name: string } }>('/portal/assets/:name', config, async (request, reply) => {
-    const asset = assets.get(request.params.name);
+  app.get<{ Params: { name: string } }>('/portal/assets/:name', hidden, async (request, reply) => {
+    const asset = files.get(request.params.name);
     if (!asset) return sendError(request, reply, 404, [{ code: 'not_found', detail: 'Not found.' }]);
     reply.header('etag', asset.etag).header('x-content-type-options', 'nosniff');
-    // The page asks for them with ?v=<hash of every file>: a new build is a new URL.
+    // Vite names each file after a hash of its content: a new build is a new URL.
     reply.header('cache-control', 'public, max-age=31536000, immutable');
     if (request.headers['if-none-match'] === asset.etag) return reply.code(304).send();
     return reply.type(asset.type).send(asset.body);
@@ -97,7 +88,15 @@ export async function portalRoutes(app: FastifyInstance, opts: { herald: Herald 
 
   app.get<{ Querystring: { token?: string; embed?: string } }>(
     '/portal/sign-in',
-    { ...config, schema: { querystring: Type.Object({ token: Type.Optional(Type.String({ maxLength: 200 })), embed: Type.Optional(Type.String()) }) } },
+    {
+      ...config,
+      schema: {
+        tags,
+        summary: 'Sign in with a portal-session link (browser)',
+        description: 'Turns the single-use token into the session cookie and redirects (303) to /portal.',
+        querystring: Type.Object({ token: Type.Optional(Type.String({ maxLength: 200 })), embed: Type.Optional(Type.String()) }),
+      },
+    },
     async (request, reply) => {
       const embed = request.query.embed === '1' ? 'embed=1' : '';
       const signedIn = request.query.token ? await herald.portal.signInWithToken(request.query.token) : undefined;
@@ -113,10 +112,14 @@ export async function portalRoutes(app: FastifyInstance, opts: { herald: Herald 
     {
       ...config,
       schema: {
+        tags,
+        summary: "Sign in to the portal with the organization's key pair",
+        description: 'Sets the session cookie (all capabilities).',
         body: Type.Object(
           { public_key: Type.String({ minLength: 1, maxLength: 200 }), secret_key: Type.String({ minLength: 1, maxLength: 200 }) },
           { additionalProperties: false },
         ),
+        response: { 204: Type.Null(), 400: ErrorsBody, 401: ErrorsBody, 429: ErrorsBody },
       },
     },
     async (request, reply) => {
@@ -133,7 +136,18 @@ export async function portalRoutes(app: FastifyInstance, opts: { herald: Herald 
     return cookie ? { cookie, principal: await herald.portal.authenticate(cookie) } : undefined;
   };
 
-  app.get('/portal/api/session', config, async (request, reply) => {
+  app.get(
+    '/portal/api/session',
+    {
+      ...config,
+      schema: {
+        tags,
+        summary: "The portal session's organization, capabilities, theme and CSRF token",
+        security: cookieSecurity,
+        response: { 200: Type.Object({ data: Session }), 401: ErrorsBody },
+      },
+    },
+    async (request, reply) => {
     const found = await principalOf(request);
     reply.header('cache-control', 'no-store');
     if (!found?.principal) return sendError(request, reply, 401, [{ code: 'authentication_failed', detail: 'Not signed in.' }]);
@@ -150,7 +164,13 @@ export async function portalRoutes(app: FastifyInstance, opts: { herald: Herald 
     };
   });
 
-  app.post('/portal/api/sign-out', config, async (request, reply) => {
+  app.post(
+    '/portal/api/sign-out',
+    {
+      ...config,
+      schema: { tags, summary: 'End the portal session', security: cookieSecurity, response: { 204: Type.Null(), 403: ErrorsBody } },
+    },
+    async (request, reply) => {
     const found = await principalOf(request);
     if (found?.principal) {
       if (request.headers[CSRF_HEADER] !== found.principal.csrfToken) {

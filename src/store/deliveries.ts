@@ -31,6 +31,12 @@ export interface DeliveryFilter {
   connectionId?: number;
   status?: DeliveryStatus;
   eventId?: number;
+  /** Deliveries to subscriptions of this event type (the organization's own subscriptions). */
+  eventType?: string;
+  /** Epoch ms: created at or after (inclusive). */
+  createdAfter?: number;
+  /** Epoch ms: created before (exclusive). */
+  createdBefore?: number;
 }
 
 export type { ClaimedDelivery, DeliveryUpdate } from './queue.js';
@@ -116,6 +122,15 @@ export class Deliveries {
     // A literal (the API allows only the enum's values), for the partial index of failures.
     if (filter.status !== undefined) query = query.where('status', '=', sql.lit(filter.status) as unknown as DeliveryStatus);
     if (filter.eventId !== undefined) query = query.where('event_id', '=', filter.eventId);
+    if (filter.eventType !== undefined) {
+      // A delivery's event type is its subscription's: a subquery, so no column is duplicated.
+      const eventType = filter.eventType;
+      query = query.where('subscription_id', 'in', (eb) =>
+        eb.selectFrom('subscriptions').select('id').where('organization_id', '=', organizationId).where('event_type', '=', eventType),
+      );
+    }
+    if (filter.createdAfter !== undefined) query = query.where('created_at', '>=', filter.createdAfter);
+    if (filter.createdBefore !== undefined) query = query.where('created_at', '<', filter.createdBefore);
     return query.orderBy('id', 'desc').limit(limit).execute();
   }
 

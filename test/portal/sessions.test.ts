@@ -216,16 +216,24 @@ describe.each(DATABASES)('portal sessions (%s)', (kind) => {
     expect((await h.request('GET', `${V3}/connections`, { headers: { cookie: 'herald_portal=hpc_forged' } })).status).toBe(401);
   });
 
-  it('serves the page with frame-ancestors from HERALD_PORTAL_FRAME_ANCESTORS and versioned, cached assets', async () => {
+  it('serves the page with frame-ancestors from HERALD_PORTAL_FRAME_ANCESTORS and content-hashed, cached assets', async () => {
     const page = await fetch(`${h.baseUrl}/portal`);
     expect(page.status).toBe(200);
     const csp = page.headers.get('content-security-policy') ?? '';
     expect(csp).toContain("frame-ancestors 'self' http://localhost:1234");
     expect(csp).toContain("script-src 'self'");
     expect(page.headers.get('x-frame-options')).toBeNull();
+    // The page names this build's files: a browser must ask for it again every time.
+    expect(page.headers.get('cache-control')).toBe('no-cache');
     const html = await page.text();
-    const script = /src="(\/portal\/assets\/app\.js\?v=[^"]+)"/.exec(html)?.[1];
+    // Vite's output: the file's name carries a hash of its content.
+    const script = /src="(\/portal\/assets\/index-[\w-]{8,}\.js)"/.exec(html)?.[1];
     expect(script).toBeDefined();
+    const styles = /href="(\/portal\/assets\/index-[\w-]{8,}\.css)"/.exec(html)?.[1];
+    expect(styles).toBeDefined();
+    const css = await fetch(`${h.baseUrl}${styles}`);
+    expect(css.headers.get('content-type')).toMatch(/text\/css/);
+    expect(css.headers.get('cache-control')).toContain('immutable');
     const js = await fetch(`${h.baseUrl}${script}`);
     expect(js.status).toBe(200);
     expect(js.headers.get('cache-control')).toContain('immutable');

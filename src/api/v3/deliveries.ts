@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { DeliveryService } from '../../domain/deliveries.js';
 import { PageQuery, decodeCursor, page, parseTime } from '../pagination.js';
-import { Id, IdParams, errorResponses, security } from './schemas.js';
+import { Attempt, ErrorsBody, Delivery, DeliveryStatusSchema, Id, IdParams, PageMeta, data, errorResponses, security } from './schemas.js';
 
 const tags = ['Deliveries'];
 
@@ -10,7 +10,17 @@ export async function deliveryRoutes(app: FastifyInstance, opts: { deliveries: D
   const { deliveries } = opts;
 
   app.get<{
-    Querystring: { subscription_id?: number; connection_id?: number; event_id?: number; status?: 'pending' | 'parked' | 'succeeded' | 'failed'; limit: number; cursor?: string };
+    Querystring: {
+      subscription_id?: number;
+      connection_id?: number;
+      event_id?: number;
+      event_type?: string;
+      status?: 'pending' | 'parked' | 'succeeded' | 'failed';
+      created_after?: string;
+      created_before?: string;
+      limit: number;
+      cursor?: string;
+    };
   }>(
     '/event-subscriptions/deliveries',
     {
@@ -22,14 +32,19 @@ export async function deliveryRoutes(app: FastifyInstance, opts: { deliveries: D
           subscription_id: Type.Optional(Id),
           connection_id: Type.Optional(Id),
           event_id: Type.Optional(Id),
-          status: Type.Optional(Type.String({ enum: ['pending', 'parked', 'succeeded', 'failed'] })),
+          event_type: Type.Optional(Type.String({ maxLength: 200, description: "The subscription's event type." })),
+          status: Type.Optional(DeliveryStatusSchema),
+          created_after: Type.Optional(Type.String({ description: 'ISO 8601; inclusive.' })),
+          created_before: Type.Optional(Type.String({ description: 'ISO 8601; exclusive.' })),
           ...PageQuery,
         }),
-        response: errorResponses,
+        response: { 200: Type.Object({ data: Type.Array(Delivery), meta: PageMeta }), ...errorResponses },
       },
     },
     async (request) => {
       const q = request.query;
+      const createdAfter = parseTime(q.created_after, 'created_after');
+      const createdBefore = parseTime(q.created_before, 'created_before');
       const rows = await deliveries.page(
         request.organizationId,
         {
@@ -37,6 +52,9 @@ export async function deliveryRoutes(app: FastifyInstance, opts: { deliveries: D
           ...(q.connection_id !== undefined ? { connectionId: q.connection_id } : {}),
           ...(q.event_id !== undefined ? { eventId: q.event_id } : {}),
           ...(q.status !== undefined ? { status: q.status } : {}),
+          ...(q.event_type !== undefined ? { eventType: q.event_type } : {}),
+          ...(createdAfter !== undefined ? { createdAfter } : {}),
+          ...(createdBefore !== undefined ? { createdBefore } : {}),
         },
         decodeCursor(q.cursor),
         q.limit + 1,
@@ -47,7 +65,15 @@ export async function deliveryRoutes(app: FastifyInstance, opts: { deliveries: D
 
   app.get<{ Params: { id: string } }>(
     '/event-subscriptions/deliveries/:id',
-    { schema: { tags, summary: 'Get a delivery with every attempt', security, params: IdParams, response: errorResponses } },
+    {
+      schema: {
+        tags,
+        summary: 'Get a delivery with every attempt',
+        security,
+        params: IdParams,
+        response: { 200: data(Type.Intersect([Delivery, Type.Object({ attempts: Type.Array(Attempt) })])), ...errorResponses },
+      },
+    },
     async (request) => {
       const { delivery, attempts } = await deliveries.get(request.organizationId, Number(request.params.id));
       return { data: { ...deliveries.toResource(delivery), attempts: attempts.map((a) => deliveries.attemptResource(a)) } };
@@ -57,7 +83,7 @@ export async function deliveryRoutes(app: FastifyInstance, opts: { deliveries: D
   app.post<{ Params: { id: string } }>(
     '/event-subscriptions/deliveries/:id/retry',
     {
-      schema: { tags, summary: 'Attempt a delivery again now', security, params: IdParams, response: errorResponses },
+      schema: { tags, summary: 'Attempt a delivery again now', security, params: IdParams, response: { 202: data(Delivery), ...errorResponses, 409: ErrorsBody } },
     },
     async (request, reply) => {
       const row = await deliveries.retry(request.organizationId, Number(request.params.id));
@@ -74,7 +100,7 @@ export async function deliveryRoutes(app: FastifyInstance, opts: { deliveries: D
         security,
         params: IdParams,
         body: Type.Object({ since: Type.String({ format: 'date-time' }) }, { additionalProperties: false }),
-        response: errorResponses,
+        response: { 202: data(Type.Object({ requeued: Type.Integer({ minimum: 0 }) })), ...errorResponses },
       },
     },
     async (request, reply) => {

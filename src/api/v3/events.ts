@@ -4,7 +4,7 @@ import type { EventTypeCatalog } from '../../domain/event-types/catalog.js';
 import type { EventService } from '../../domain/events.js';
 import { PageQuery, decodeCursor, page, parseTime } from '../pagination.js';
 import { publishRoutes } from '../publish.js';
-import { IdParams, errorResponses, security } from './schemas.js';
+import { IdParams, dataList, errorResponses, keySecurity, security } from './schemas.js';
 
 const PATH = '/event-subscriptions/events';
 const tags = ['Events'];
@@ -16,7 +16,8 @@ export async function eventRoutes(app: FastifyInstance, opts: { events: EventSer
     events,
     catalog,
     tags,
-    security,
+    // Publishing is the platform's job: no portal session may (src/portal/capabilities.ts).
+    security: keySecurity,
     errors: errorResponses,
     organization: (request) => request.organizationId,
   });
@@ -67,7 +68,24 @@ export async function eventRoutes(app: FastifyInstance, opts: { events: EventSer
 
   app.get(
     '/event-subscriptions/event-types',
-    { schema: { tags, summary: 'The event-type catalog, each with its JSON schema', security } },
+    {
+      schema: {
+        tags,
+        summary: 'The event-type catalog, each with its JSON schema',
+        security,
+        response: {
+          200: dataList(
+            Type.Object({
+              name: Type.String(),
+              description: Type.String(),
+              schema: Type.Unknown({ description: 'The JSON schema of the payload.' }),
+              sample: Type.Unknown({ description: 'A sample payload.' }),
+            }),
+          ),
+          ...errorResponses,
+        },
+      },
+    },
     async () => ({
       data: catalog.all().map((t) => ({ name: t.name, description: t.description, schema: t.schema, sample: t.sample })),
     }),

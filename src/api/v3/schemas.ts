@@ -77,4 +77,46 @@ export const errorResponses = {
   429: ErrorsBody,
 };
 
-export const security: { [scheme: string]: string[] }[] = [{ HTTPBasicAuth: [] }, { OAuth2ClientCreds: ['api'] }];
+/**
+ * The v3 API's credentials: the key pair, an OAuth2 token, or the customer portal's session
+ * cookie (src/portal/auth.ts; writes with it also need the session's X-CSRF-Token).
+ */
+export const keySecurity: { [scheme: string]: string[] }[] = [{ HTTPBasicAuth: [] }, { OAuth2ClientCreds: ['api'] }];
+export const security: { [scheme: string]: string[] }[] = [...keySecurity, { PortalCookie: [] }];
+
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+export const DeliveryStatusSchema = Type.String({ enum: ['pending', 'parked', 'succeeded', 'failed'] });
+
+export const Delivery = Type.Object({
+  id: Type.Integer({ minimum: 1 }),
+  event_id: Type.Integer({ minimum: 1 }),
+  subscription_id: Type.Integer({ minimum: 1 }),
+  connection_id: Type.Integer({ minimum: 1 }),
+  status: DeliveryStatusSchema,
+  attempt_count: Type.Integer({ minimum: 0 }),
+  next_attempt_at: Nullable(Timestamp),
+  in_flight: Type.Boolean(),
+  last_status_code: Nullable(Type.Integer()),
+  last_error: Nullable(Type.String()),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+});
+
+export const Attempt = Type.Object({
+  id: Type.Integer({ minimum: 1 }),
+  delivery_id: Nullable(Type.Integer({ minimum: 1 })),
+  subscription_id: Type.Integer({ minimum: 1 }),
+  connection_id: Type.Integer({ minimum: 1 }),
+  number: Type.Integer({ minimum: 0 }),
+  is_test: Type.Boolean(),
+  started_at: Timestamp,
+  duration_ms: Type.Integer({ minimum: 0 }),
+  url: Type.String(),
+  request_headers: Type.Record(Type.String(), Type.String(), { description: 'As sent, with credentials redacted.' }),
+  response_status: Nullable(Type.Integer()),
+  response_body: Nullable(Type.String()),
+  error: Nullable(Type.String()),
+});
+
+export const PageMeta = Type.Object({ next_cursor: Nullable(Type.String()) });
