@@ -12,7 +12,7 @@ export function openSqliteHandle(file: string, synchronous: 'full' | 'normal', c
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const sqlite = new SQLite(file);
   // Takes effect on a new file only (before its first table); migration 0007 converts older
-  // files once. Lets retention give freed pages back (store/vacuum.ts).
+  // files once. Lets retention give freed pages back (store/sqlite/vacuum.ts).
   sqlite.pragma('auto_vacuum = INCREMENTAL');
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma(`synchronous = ${synchronous}`);
