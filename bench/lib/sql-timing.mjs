@@ -3,6 +3,7 @@
 // $BENCH_SQL_TIMING_FILE and starts over, so the bench reads exactly its measured window.
 import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { timeStatements } from './statement-timer.mjs';
 
 const file = process.env.BENCH_SQL_TIMING_FILE;
 let SQLite;
@@ -16,29 +17,22 @@ if (SQLite && file) {
   let stats = new Map();
   let prepare = { calls: 0, ms: 0 };
   const shape = (sql) => sql.replace(/\?(, \?)+/g, '?, …').replace(/\((\?, …)\)(, \(\?, …\))+/g, '($1), …');
-  const original = SQLite.prototype.prepare;
-  SQLite.prototype.prepare = function timedPrepare(sql, ...rest) {
-    const t0 = performance.now();
-    const statement = original.call(this, sql, ...rest);
-    prepare.calls++;
-    prepare.ms += performance.now() - t0;
-    const key = shape(sql);
-    for (const method of ['all', 'run', 'get']) {
-      const run = statement[method];
-      statement[method] = function timed(...args) {
-        const t = performance.now();
-        try {
-          return run.apply(this, args);
-        } finally {
-          const entry = stats.get(key) ?? { calls: 0, ms: 0 };
-          entry.calls++;
-          entry.ms += performance.now() - t;
-          stats.set(key, entry);
-        }
+  timeStatements(
+    SQLite,
+    (sql) => {
+      const key = shape(sql);
+      return (ms) => {
+        const entry = stats.get(key) ?? { calls: 0, ms: 0 };
+        entry.calls++;
+        entry.ms += ms;
+        stats.set(key, entry);
       };
-    }
-    return statement;
-  };
+    },
+    (ms) => {
+      prepare.calls++;
+      prepare.ms += ms;
+    },
+  );
   process.on('SIGUSR2', () => {
     const statements = [...stats.entries()]
       .map(([sql, s]) => ({ sql: sql.slice(0, 200), calls: s.calls, ms: +s.ms.toFixed(1) }))

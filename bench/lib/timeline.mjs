@@ -8,6 +8,7 @@ import { appendFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { PerformanceObserver, monitorEventLoopDelay } from 'node:perf_hooks';
 import { threadId } from 'node:worker_threads';
+import { timeStatements } from './statement-timer.mjs';
 
 const file = process.env.BENCH_TIMELINE_FILE;
 
@@ -42,23 +43,10 @@ if (file) {
   const require = createRequire(process.argv[1] ?? import.meta.url);
   try {
     const SQLite = require('better-sqlite3');
-    const prepare = SQLite.prototype.prepare;
-    SQLite.prototype.prepare = function timedPrepare(text, ...rest) {
-      const statement = prepare.call(this, text, ...rest);
+    timeStatements(SQLite, (text) => {
       const kind = kindOf(text);
-      for (const method of ['all', 'run', 'get']) {
-        const run = statement[method];
-        statement[method] = function timed(...args) {
-          const t = performance.now();
-          try {
-            return run.apply(this, args);
-          } finally {
-            add(kind, performance.now() - t, text);
-          }
-        };
-      }
-      return statement;
-    };
+      return (ms) => add(kind, ms, text);
+    });
   } catch {
     // No SQLite in this process.
   }

@@ -389,7 +389,6 @@ export class Dispatcher {
     if (revoked.length > 0) this.#signal();
   }
 
-  /** Results committed (or given up): their deliveries are no longer this worker's. */
   /**
    * Claimed again while this worker still has them out (their lease ran out during a stall: a
    * long GC, a SIGSTOP): the request under way keeps the new lease, so its result applies, and
@@ -405,6 +404,7 @@ export class Dispatcher {
     return fresh;
   }
 
+  /** Results committed (or given up): their deliveries are no longer this worker's. */
   #settled(settled: SettledAttempt[]): void {
     if (this.#claimInFlight) {
       // A result that did not apply may have been fenced by the claim whose answer has not

@@ -93,6 +93,11 @@ export class Store {
     else this.routing.emit(change);
   }
 
+  /**
+   * `fn` in one transaction, on a Store bound to it (inside one already, it joins it); the
+   * routing signals it queued are emitted once it commits. SQLite: BEGIN IMMEDIATE, retried
+   * without blocking while the queue thread holds the write lock.
+   */
   transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
     if (this.db.isTransaction) return fn(this);
     const db = this.db as Kysely<Database>;
